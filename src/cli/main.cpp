@@ -1,0 +1,49 @@
+/// icl-study: the command line (DESIGN.md). Maps the error family to exit codes: 2 bad input,
+/// 3 I/O failure, 4 numerical failure; every error is one line on stderr.
+#include "cli/commands.hpp"
+#include "core/errors.hpp"
+
+#include <CLI/CLI.hpp>
+
+#include <exception>
+#include <iostream>
+#include <map>
+
+int main(int argc, char** argv) {
+  CLI::App app{"icl-study: in-context learning of linear models by trained transformers"};
+  app.set_version_flag("--version", std::string("icl-study ") + ICL_VERSION);
+  app.require_subcommand(1);
+  std::map<const CLI::App*, icl::CommandAction> actions;
+  auto add = [&](icl::CommandAction action) {
+    actions[app.get_subcommands({}).back()] = std::move(action);
+  };
+  add(icl::register_theory_command(app));
+
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::CallForHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::CallForAllHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::CallForVersion& e) {
+    return app.exit(e);
+  } catch (const CLI::ParseError& e) {
+    std::cerr << "icl-study: " << e.what() << " (see --help)\n";
+    return 2;
+  }
+
+  try {
+    for (const auto& [command, action] : actions)
+      if (command->parsed()) return action();
+    return 2;
+  } catch (const icl::Error& e) {
+    std::cerr << "icl-study: " << e.what() << '\n';
+    return e.exit_code();
+  } catch (const std::bad_alloc&) {
+    std::cerr << "icl-study: out of memory\n";
+    return 4;
+  } catch (const std::exception& e) {
+    std::cerr << "icl-study: internal error: " << e.what() << '\n';
+    return 1;
+  }
+}

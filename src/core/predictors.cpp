@@ -1,0 +1,183 @@
+#include "core/predictors.hpp"
+
+#include "core/errors.hpp"
+
+#include <Eigen/Cholesky>
+#include <Eigen/QR>
+
+#include <algorithm>
+#include <array>
+#include <vector>
+
+namespace icl {
+namespace {
+
+constexpr std::array<std::string_view, 9> predictor_names = {
+    "lsa", "lsa-theory", "ols", "ridge", "gd1", "gd1-opt", "best-lsa", "zero", "knn3"};
+
+/// ŷ = hᵀ V x_q.
+class PreconditionedPredictor final : public Predictor {
+ public:
+  explicit PreconditionedPredictor(Eigen::MatrixXd preconditioner)
+      : preconditioner_(std::move(preconditioner)) {}
+  double predict(const Prompt& prompt, const PromptMoments& moments) const override {
+    return moments.label_weighted_mean.dot(preconditioner_ * prompt.query);
+  }
+
+ private:
+  Eigen::MatrixXd preconditioner_;
+};
+
+/// ŷ = η x_qᵀ h: one gradient step from 0 on the prompt's squared loss.
+class GradientStepPredictor final : public Predictor {
+ public:
+  explicit GradientStepPredictor(double step) : step_(step) {}
+  double predict(const Prompt& prompt, const PromptMoments& moments) const override {
+    return step_ * moments.label_weighted_mean.dot(prompt.query);
+  }
+
+ private:
+  double step_;
+};
+
+/// The trained model's own forward pass in reduced form (p and q need not be 0).
+class TrainedLsaPredictor final : public Predictor {
+ public:
+  explicit TrainedLsaPredictor(LsaParameters parameters) : parameters_(std::move(parameters)) {}
+  double predict(const Prompt& prompt, const PromptMoments&) const override {
+    return lsa_predict_reduced(prompt, parameters_);
+  }
+
+ private:
+  LsaParameters parameters_;
+};
+
+/// Min-norm least squares (penalty 0) or ridge. The rank-revealing complete orthogonal decomposition
+/// gives the minimum-norm solution when M < d; ridge solves the d x d normal equations.
+class LeastSquaresPredictor final : public Predictor {
+ public:
+  explicit LeastSquaresPredictor(double penalty) : penalty_(penalty) {}
+  double predict(const Prompt& prompt, const PromptMoments&) const override {
+    if (penalty_ == 0.0) {
+      const Eigen::MatrixXd design = prompt.inputs.transpose();  // M x d
+      const Eigen::VectorXd weights = design.completeOrthogonalDecomposition().solve(prompt.labels);
+      return weights.dot(prompt.query);
+    }
+    Eigen::MatrixXd normal = prompt.inputs * prompt.inputs.transpose();
+    normal.diagonal().array() += penalty_;
+    const Eigen::VectorXd weights = normal.llt().solve(prompt.inputs * prompt.labels);
+    return weights.dot(prompt.query);
+  }
+
+ private:
+  double penalty_;
+};
+
+/// Mean label of the k prompt inputs nearest to the query (Euclidean); all of them when M < k.
+/// Ties are broken by the lower index, so the result is deterministic.
+class NearestNeighbourPredictor final : public Predictor {
+ public:
+  explicit NearestNeighbourPredictor(int neighbours) : neighbours_(neighbours) {}
+  double predict(const Prompt& prompt, const PromptMoments&) const override {
+    const int n = prompt.length();
+    const int k = std::min(neighbours_, n);
+    std::vector<std::pair<double, int>> distances(n);
+    for (int i = 0; i < n; ++i)
+      distances[i] = {(prompt.inputs.col(i) - prompt.query).squaredNorm(), i};
+    std::partial_sort(distances.begin(), distances.begin() + k, distances.end());
+    double sum = 0.0;
+    for (int i = 0; i < k; ++i) sum += prompt.labels(distances[i].second);
+    return sum / k;
+  }
+
+ private:
+  int neighbours_;
+};
+
+class ZeroPredictor final : public Predictor {
+ public:
+  double predict(const Prompt&, const PromptMoments&) const override { return 0.0; }
+};
+
+}  // namespace
+
+std::span<const std::string_view> known_predictors() { return predictor_names; }
+
+void check_predictor_name(std::string_view name, const std::string& where) {
+  if (std::find(predictor_names.begin(), predictor_names.end(), name) != predictor_names.end())
+    return;
+  std::string valid;
+  for (auto known : predictor_names) valid += (valid.empty() ? "" : ", ") + std::string(known);
+  throw ConfigError(where + ": unknown predictor '" + std::string(name) + "', expected one of " +
+                    valid);
+}
+
+PointModel::PointModel(const Covariance& training_covariance, int train_length,
+                       const Covariance& test_covariance, int test_length, double noise_std,
+                       std::optional<LsaParameters> trained)
+    : noise_std_(noise_std), trained_(std::move(trained)) {
+  if (training_covariance.dim() != test_covariance.dim())
+    throw ConfigError("training covariance '" + training_covariance.spec() + "' and test covariance '" +
+                      test_covariance.spec() + "' have different dimensions");
+  const int dim = training_covariance.dim();
+  training_preconditioner_ =
+      training_covariance.is_random()
+          ? theory::random_exp_preconditioner(dim, train_length)
+          : theory::gamma(training_covariance.matrix(), train_length).llt().solve(
+                Eigen::MatrixXd::Identity(dim, dim));
+  if (test_covariance.is_random()) {
+    theory::RandomExpTestLaw law{dim, test_covariance.random_scale(), noise_std, test_length};
+    best_preconditioner_ = theory::best_preconditioner(law);
+    gd1_optimal_step_ = theory::gd1_optimal_step(law);
+    law_ = law;
+  } else {
+    auto law = theory::GaussianTestLaw::in_distribution(test_covariance.matrix(), test_length,
+                                                        noise_std);
+    best_preconditioner_ = theory::best_preconditioner(law);
+    gd1_optimal_step_ = theory::gd1_optimal_step(law);
+    law_ = std::move(law);
+  }
+}
+
+double PointModel::risk_of(const Eigen::MatrixXd& preconditioner) const {
+  return std::visit([&](const auto& law) { return theory::preconditioner_risk(preconditioner, law); },
+                    law_);
+}
+
+std::optional<double> PointModel::theory(std::string_view predictor) const {
+  check_predictor_name(predictor, "theory");
+  const int dim = static_cast<int>(training_preconditioner_.rows());
+  const Eigen::MatrixXd identity = Eigen::MatrixXd::Identity(dim, dim);
+  // `lsa` is compared with the global minimum that Theorem 4.1 says training reaches.
+  if (predictor == "lsa" || predictor == "lsa-theory") return risk_of(training_preconditioner_);
+  if (predictor == "best-lsa") return risk_of(best_preconditioner_);
+  if (predictor == "gd1") return risk_of(identity);
+  if (predictor == "gd1-opt") return risk_of(gd1_optimal_step_ * identity);
+  if (predictor == "zero")
+    return std::visit([](const auto& law) { return theory::zero_risk(law); }, law_);
+  if (predictor == "ols")
+    return std::visit([](const auto& law) { return theory::ols_risk(law); }, law_);
+  if (predictor == "ridge" && noise_std_ == 0.0)  // penalty 0: ridge is min-norm least squares
+    return std::visit([](const auto& law) { return theory::ols_risk(law); }, law_);
+  return std::nullopt;  // ridge with noise, knn3: Monte Carlo only
+}
+
+std::unique_ptr<Predictor> PointModel::make(std::string_view predictor) const {
+  check_predictor_name(predictor, "predictor");
+  if (predictor == "lsa") {
+    if (!trained_) throw ConfigError("predictor 'lsa' needs a trained model");
+    return std::make_unique<TrainedLsaPredictor>(*trained_);
+  }
+  if (predictor == "lsa-theory")
+    return std::make_unique<PreconditionedPredictor>(training_preconditioner_);
+  if (predictor == "best-lsa")
+    return std::make_unique<PreconditionedPredictor>(best_preconditioner_);
+  if (predictor == "gd1") return std::make_unique<GradientStepPredictor>(1.0);
+  if (predictor == "gd1-opt") return std::make_unique<GradientStepPredictor>(gd1_optimal_step_);
+  if (predictor == "ols") return std::make_unique<LeastSquaresPredictor>(0.0);
+  if (predictor == "ridge") return std::make_unique<LeastSquaresPredictor>(ridge_penalty());
+  if (predictor == "knn3") return std::make_unique<NearestNeighbourPredictor>(3);
+  return std::make_unique<ZeroPredictor>();
+}
+
+}  // namespace icl

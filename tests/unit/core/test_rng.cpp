@@ -1,0 +1,139 @@
+#define BOOST_TEST_MODULE core_rng
+#include <boost/test/unit_test.hpp>
+
+#include "core/rng.hpp"
+
+#include <Eigen/Core>
+
+#include <cmath>
+#include <vector>
+
+using namespace icl;
+
+namespace {
+std::vector<double> normals(std::uint64_t seed, StreamAddress address, int count) {
+  RandomStream random(seed, address);
+  std::vector<double> values(count);
+  for (auto& v : values) v = random.normal();
+  return values;
+}
+}  // namespace
+
+BOOST_AUTO_TEST_CASE(same_key_same_numbers) {
+  const StreamAddress address{stable_hash("point"), 17, Stream::inputs};
+  BOOST_TEST(normals(42, address, 1000) == normals(42, address, 1000));
+}
+
+BOOST_AUTO_TEST_CASE(known_philox_output) {
+  // Philox4x32-10 known-answer vector (Salmon et al., Random123 kat_vectors): counter and key zero.
+  r123::Philox4x32 generator;
+  const auto out = generator({{0, 0, 0, 0}}, {{0, 0}});
+  BOOST_TEST(out[0] == 0x6627e8d5u);
+  BOOST_TEST(out[1] == 0xe169c58du);
+  BOOST_TEST(out[2] == 0xbc57ac4cu);
+  BOOST_TEST(out[3] == 0x9b00dbd8u);
+}
+
+BOOST_AUTO_TEST_CASE(addresses_separate_the_numbers) {
+  const auto base = normals(42, {1, 0, Stream::inputs}, 100);
+  BOOST_TEST(base != normals(43, {1, 0, Stream::inputs}, 100));
+  BOOST_TEST(base != normals(42, {2, 0, Stream::inputs}, 100));
+  BOOST_TEST(base != normals(42, {1, 1, Stream::inputs}, 100));
+  BOOST_TEST(base != normals(42, {1, 0, Stream::query}, 100));
+  // The upper point word is used too.
+  BOOST_TEST(base != normals(42, {1 + (1ull << 32), 0, Stream::inputs}, 100));
+}
+
+BOOST_AUTO_TEST_CASE(stable_hash_is_fnv1a) {
+  // FNV-1a 64 reference values.
+  BOOST_TEST(stable_hash("") == 0xcbf29ce484222325ull);
+  BOOST_TEST(stable_hash("a") == 0xaf63dc4c8601ec8cull);
+}
+
+BOOST_AUTO_TEST_CASE(normal_moments) {
+  // 10^6 draws: the standard errors of mean, variance and fourth moment are 0.001, 0.0014, 0.0098;
+  // the bounds are 5 of them.
+  RandomStream random(7, {3, 0, Stream::inputs});
+  const int n = 1000000;
+  double s1 = 0, s2 = 0, s3 = 0, s4 = 0;
+  for (int i = 0; i < n; ++i) {
+    const double z = random.normal();
+    s1 += z;
+    s2 += z * z;
+    s3 += z * z * z;
+    s4 += z * z * z * z;
+  }
+  BOOST_TEST(std::abs(s1 / n) < 0.005);
+  BOOST_TEST(std::abs(s2 / n - 1.0) < 0.007);
+  BOOST_TEST(std::abs(s3 / n) < 0.02);  // sd of z³ is √15
+  BOOST_TEST(std::abs(s4 / n - 3.0) < 0.05);
+}
+
+BOOST_AUTO_TEST_CASE(exponential_moments) {
+  RandomStream random(7, {4, 0, Stream::covariance});
+  const int n = 1000000;
+  double s1 = 0, s2 = 0, s3 = 0;
+  for (int i = 0; i < n; ++i) {
+    const double e = random.exponential();
+    BOOST_REQUIRE(e > 0.0);
+    s1 += e;
+    s2 += e * e;
+    s3 += e * e * e;
+  }
+  // sd of the estimates: 0.001 (mean), 0.0045 (E e² = 2), 0.03 (E e³ = 6); 5 of them.
+  BOOST_TEST(std::abs(s1 / n - 1.0) < 0.005);
+  BOOST_TEST(std::abs(s2 / n - 2.0) < 0.025);
+  BOOST_TEST(std::abs(s3 / n - 6.0) < 0.16);
+}
+
+BOOST_AUTO_TEST_CASE(streams_are_uncorrelated) {
+  // Correlation between neighbouring prompts' and streams' normals: sd 1/√n = 0.0022; bound 5 sd.
+  const int n = 200000;
+  const auto a = normals(9, {5, 0, Stream::inputs}, n);
+  const auto b = normals(9, {5, 1, Stream::inputs}, n);
+  const auto c = normals(9, {5, 0, Stream::query}, n);
+  double ab = 0, ac = 0, lag = 0;
+  for (int i = 0; i < n; ++i) {
+    ab += a[i] * b[i];
+    ac += a[i] * c[i];
+    if (i > 0) lag += a[i] * a[i - 1];
+  }
+  BOOST_TEST(std::abs(ab / n) < 0.011);
+  BOOST_TEST(std::abs(ac / n) < 0.011);
+  BOOST_TEST(std::abs(lag / n) < 0.011);
+}
+
+BOOST_AUTO_TEST_CASE(uniform_index_is_unbiased) {
+  // Chi-square with 6 degrees of freedom: 99.99% quantile is 27.9.
+  RandomStream random(11, {6, 0, Stream::shift});
+  const int n = 700000;
+  std::vector<int> counts(7, 0);
+  for (int i = 0; i < n; ++i) ++counts[random.index(7)];
+  double chi2 = 0;
+  for (int c : counts) chi2 += (c - n / 7.0) * (c - n / 7.0) / (n / 7.0);
+  BOOST_TEST(chi2 < 27.9);
+}
+
+BOOST_AUTO_TEST_CASE(uniform_stays_inside_open_interval) {
+  RandomStream random(1, {0, 0, Stream::task});
+  for (int i = 0; i < 100000; ++i) {
+    const double u = random.uniform();
+    BOOST_REQUIRE(u > 0.0);
+    BOOST_REQUIRE(u < 1.0);
+  }
+}
+
+BOOST_AUTO_TEST_CASE(haar_matrices_are_orthogonal_and_uniform) {
+  const int dim = 4;
+  const int draws = 20000;
+  Eigen::MatrixXd second_moment = Eigen::MatrixXd::Zero(dim, dim);
+  for (int k = 0; k < draws; ++k) {
+    RandomStream random(3, {8, static_cast<std::uint32_t>(k), Stream::covariance});
+    const Eigen::MatrixXd q = haar_orthogonal(dim, random);
+    BOOST_REQUIRE((q.transpose() * q - Eigen::MatrixXd::Identity(dim, dim)).norm() < 1e-12);
+    second_moment += q.cwiseProduct(q);
+  }
+  // Haar: E Q_ij² = 1/d for every entry (Q_ij² ~ Beta(1/2, 3/2): sd of each estimate 0.0018, bound 5 sd).
+  second_moment /= draws;
+  BOOST_TEST((second_moment.array() - 1.0 / dim).abs().maxCoeff() < 0.009);
+}
