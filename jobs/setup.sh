@@ -1,0 +1,49 @@
+#!/usr/bin/env bash
+# Set-up shared by jobs/local.sh and tests/run.sh: install the Debian packages that are missing
+# (apt is skipped entirely when all are present), then configure and build into build/.
+# Idempotent: a second run only rebuilds what changed.
+#
+#   jobs/setup.sh [--build-dir DIR] [--build-type Release|Debug|RelWithDebInfo] [--sanitize]
+set -euo pipefail
+
+root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+build_dir="$root/build"
+build_type=Release
+extra_cmake=()
+while [[ $# -gt 0 ]]; do
+  case "$1" in
+    --build-dir) build_dir=$2; shift 2 ;;
+    --build-type) build_type=$2; shift 2 ;;
+    --cmake-arg) extra_cmake+=("$2"); shift 2 ;;
+    *) echo "jobs/setup.sh: unknown argument '$1'" >&2; exit 2 ;;
+  esac
+done
+
+packages=(
+  build-essential cmake pkg-config
+  libopenmpi-dev openmpi-bin
+  libeigen3-dev libhdf5-openmpi-dev hdf5-tools
+  libboost-dev libboost-test-dev librandom123-dev libcli11-dev libtomlplusplus-dev libbenchmark-dev
+  python3-h5py python3-numpy python3-scipy python3-matplotlib python3-pytest
+)
+
+missing=()
+for package in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed" ||
+    missing+=("$package")
+done
+if [[ ${#missing[@]} -gt 0 ]]; then
+  echo "setup: installing ${missing[*]}" >&2
+  sudo=()
+  [[ $(id -u) -eq 0 ]] || sudo=(sudo)
+  "${sudo[@]}" apt-get update -q
+  DEBIAN_FRONTEND=noninteractive "${sudo[@]}" apt-get install -y -q --no-install-recommends "${missing[@]}"
+fi
+
+# Warnings are errors in CI (CI=true); a user's newer compiler only warns.
+werror=OFF
+[[ "${CI:-}" == "true" ]] && werror=ON
+
+cmake -S "$root" -B "$build_dir" -DCMAKE_BUILD_TYPE="$build_type" \
+  -DICL_WARNINGS_AS_ERRORS="$werror" "${extra_cmake[@]}" >/dev/null
+cmake --build "$build_dir" -j "$(nproc)"
