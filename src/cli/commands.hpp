@@ -10,5 +10,6 @@ namespace icl {
 using CommandAction = std::function<int()>;
 
 CommandAction register_theory_command(CLI::App& app);
+CommandAction register_train_command(CLI::App& app);
 
 }  // namespace icl

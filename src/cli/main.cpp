@@ -18,6 +18,7 @@ int main(int argc, char** argv) {
     actions[app.get_subcommands({}).back()] = std::move(action);
   };
   add(icl::register_theory_command(app));
+  add(icl::register_train_command(app));
 
   try {
     app.parse(argc, argv);

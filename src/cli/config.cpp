@@ -1,0 +1,288 @@
+#include "cli/config.hpp"
+
+#include "cli/limits.hpp"
+#include "core/covariance.hpp"
+#include "core/errors.hpp"
+#include "core/predictors.hpp"
+
+#include <toml++/toml.h>
+
+#include <cmath>
+#include <fstream>
+#include <set>
+#include <sstream>
+
+namespace icl {
+namespace {
+
+/// Reads one table, remembering which keys were used so that unknown ones can be reported.
+class Section {
+ public:
+  Section(const toml::table* table, std::string name, std::string source)
+      : table_(table), name_(std::move(name)), source_(std::move(source)) {}
+
+  bool has(const std::string& key) const { return table_ && table_->contains(key); }
+
+  [[noreturn]] void fail(const std::string& key, const std::string& message) const {
+    const toml::node* node = table_ ? table_->get(key) : nullptr;
+    std::ostringstream out;
+    out << source_;
+    if (node && node->source().begin.line > 0) out << ':' << node->source().begin.line;
+    out << ": [" << name_ << "] " << key << ": " << message;
+    throw ConfigError(out.str());
+  }
+  [[noreturn]] void fail_section(const std::string& message) const {
+    std::ostringstream out;
+    out << source_;
+    if (table_ && table_->source().begin.line > 0) out << ':' << table_->source().begin.line;
+    out << ": [" << name_ << "]: " << message;
+    throw ConfigError(out.str());
+  }
+
+  const toml::node& node(const std::string& key) {
+    used_.insert(key);
+    const toml::node* found = table_ ? table_->get(key) : nullptr;
+    if (!found) fail(key, "missing");
+    return *found;
+  }
+
+  std::int64_t integer(const std::string& key, std::int64_t low, std::int64_t high) {
+    const auto& value = node(key);
+    if (!value.is_integer()) fail(key, "expected an integer, got " + describe(value));
+    const std::int64_t result = value.as_integer()->get();
+    if (result < low || result > high)
+      fail(key, "expected an integer in [" + std::to_string(low) + ", " + std::to_string(high) +
+                    "], got " + std::to_string(result));
+    return result;
+  }
+  std::int64_t integer_or(const std::string& key, std::int64_t fallback, std::int64_t low,
+                          std::int64_t high) {
+    return has(key) ? integer(key, low, high) : fallback;
+  }
+
+  double number(const std::string& key, double low, double high, bool open_low = false) {
+    const auto& value = node(key);
+    double result = 0;
+    if (value.is_integer())
+      result = static_cast<double>(value.as_integer()->get());
+    else if (value.is_floating_point())
+      result = value.as_floating_point()->get();
+    else
+      fail(key, "expected a number, got " + describe(value));
+    if (!std::isfinite(result)) fail(key, "expected a finite number, got " + describe(value));
+    if (result < low || result > high || (open_low && result == low)) {
+      std::ostringstream range;
+      range << "expected a number in " << (open_low ? "(" : "[") << low << ", " << high << "], got "
+            << result;
+      fail(key, range.str());
+    }
+    return result;
+  }
+  double number_or(const std::string& key, double fallback, double low, double high,
+                   bool open_low = false) {
+    return has(key) ? number(key, low, high, open_low) : fallback;
+  }
+
+  std::string string(const std::string& key) {
+    const auto& value = node(key);
+    if (!value.is_string()) fail(key, "expected a string, got " + describe(value));
+    return value.as_string()->get();
+  }
+  std::string string_or(const std::string& key, const std::string& fallback) {
+    return has(key) ? string(key) : fallback;
+  }
+  std::string choice(const std::string& key, const std::string& fallback,
+                     const std::vector<std::string>& choices) {
+    const std::string value = string_or(key, fallback);
+    for (const auto& c : choices)
+      if (value == c) return value;
+    std::string list;
+    for (const auto& c : choices) list += (list.empty() ? "" : ", ") + c;
+    fail(key, "expected one of " + list + ", got \"" + value + "\"");
+  }
+
+  template <typename Item>
+  std::vector<Item> list(const std::string& key, auto&& convert) {
+    const auto& value = node(key);
+    if (!value.is_array()) fail(key, "expected a list, got " + describe(value));
+    const auto& array = *value.as_array();
+    if (array.empty()) fail(key, "expected a non-empty list");
+    std::vector<Item> items;
+    for (std::size_t i = 0; i < array.size(); ++i) {
+      Item item = convert(array[i], i);
+      for (const auto& seen : items)
+        if (seen == item) fail(key, "duplicate value at position " + std::to_string(i + 1));
+      items.push_back(std::move(item));
+    }
+    return items;
+  }
+  std::vector<int> integer_list(const std::string& key, std::int64_t low, std::int64_t high) {
+    return list<int>(key, [&](const toml::node& item, std::size_t i) {
+      if (!item.is_integer())
+        fail(key, "expected integers, element " + std::to_string(i + 1) + " is " + describe(item));
+      const auto v = item.as_integer()->get();
+      if (v < low || v > high)
+        fail(key, "expected integers in [" + std::to_string(low) + ", " + std::to_string(high) +
+                      "], element " + std::to_string(i + 1) + " is " + std::to_string(v));
+      return static_cast<int>(v);
+    });
+  }
+  std::vector<std::string> string_list(const std::string& key) {
+    return list<std::string>(key, [&](const toml::node& item, std::size_t i) {
+      if (!item.is_string())
+        fail(key, "expected strings, element " + std::to_string(i + 1) + " is " + describe(item));
+      return std::string(item.as_string()->get());
+    });
+  }
+
+  /// Unknown keys are errors: a misspelt key would otherwise be silently ignored.
+  void reject_unknown_keys(const std::string& context = "") const {
+    if (!table_) return;
+    for (auto&& [key, value] : *table_)
+      if (!used_.count(std::string(key.str())))
+        fail(std::string(key.str()), "unknown key" + context);
+  }
+
+  static std::string describe(const toml::node& node) {
+    std::ostringstream out;
+    switch (node.type()) {
+      case toml::node_type::string: out << "the string \"" << node.as_string()->get() << '"'; break;
+      case toml::node_type::integer: out << "the integer " << node.as_integer()->get(); break;
+      case toml::node_type::floating_point: out << "the number " << node.as_floating_point()->get(); break;
+      case toml::node_type::boolean: out << "a boolean"; break;
+      case toml::node_type::array: out << "a list"; break;
+      case toml::node_type::table: out << "a table"; break;
+      default: out << "a date or time"; break;
+    }
+    return out.str();
+  }
+
+ private:
+  const toml::table* table_;
+  std::string name_;
+  std::string source_;
+  std::set<std::string> used_;
+};
+
+void parse_training(Section& section, TrainingConfig& training) {
+  const std::string method =
+      section.choice("method", "flow", {"flow", "sgd", "adam", "closed-form"});
+  if (method == "flow") {
+    training.method = TrainingMethod::flow;
+    auto& flow = training.flow;
+    flow.sigma = section.number_or("sigma", flow.sigma, 0.0, 1e3, true);
+    flow.tolerance = section.number_or("tolerance", flow.tolerance, 0.0, 1.0, true);
+    flow.max_time = section.number_or("max_time", flow.max_time, 0.0, 1e12, true);
+  } else if (method == "sgd" || method == "adam") {
+    training.method = method == "sgd" ? TrainingMethod::sgd : TrainingMethod::adam;
+    auto& s = training.stochastic;
+    s.optimiser = method == "sgd" ? Optimiser::sgd : Optimiser::adam;
+    s.sigma = section.number_or("sigma", s.sigma, 0.0, 1e3, true);
+    s.steps = static_cast<std::uint32_t>(section.integer_or("steps", s.steps, 1, 100000000));
+    s.batch = static_cast<std::uint32_t>(section.integer_or("batch", s.batch, 1, 1 << 24));
+    s.learning_rate = section.number_or("learning_rate", s.learning_rate, 0.0, 1e6, true);
+    const std::string schedule = section.choice("schedule", "constant", {"constant", "step"});
+    if (schedule == "step") {
+      s.decay_every = static_cast<std::uint32_t>(section.integer("decay_every", 1, 100000000));
+      s.decay_factor = section.number_or("decay_factor", s.decay_factor, 0.0, 1.0, true);
+    }
+    const std::string init = section.choice("init", "assumption-3.3", {"assumption-3.3", "dense"});
+    s.init = init == "dense" ? Initialisation::dense : Initialisation::assumption33;
+    if (static_cast<std::uint64_t>(s.steps) * s.batch > 0xFFFFFFFFull)
+      section.fail("steps", "steps x batch must stay below 2^32 training prompts");
+  } else {
+    training.method = TrainingMethod::closed_form;
+  }
+  // Keys of another method are unknown here: say so, rather than ignore them.
+  section.reject_unknown_keys(" for method = \"" + method + "\"");
+}
+
+}  // namespace
+
+const char* to_string(TrainingMethod method) {
+  switch (method) {
+    case TrainingMethod::flow: return "flow";
+    case TrainingMethod::sgd: return "sgd";
+    case TrainingMethod::adam: return "adam";
+    case TrainingMethod::closed_form: return "closed-form";
+  }
+  return "?";
+}
+
+StudyConfig parse_config_file(const std::string& path) {
+  std::ifstream in(path);
+  if (!in) throw ConfigError(path + ": cannot read the config file (missing or unreadable)");
+  std::stringstream buffer;
+  buffer << in.rdbuf();
+  return parse_config_text(buffer.str(), path);
+}
+
+StudyConfig parse_config_text(const std::string& text, const std::string& source) {
+  toml::table root;
+  try {
+    root = toml::parse(text, source);
+  } catch (const toml::parse_error& e) {
+    std::ostringstream out;
+    out << source << ':' << e.source().begin.line << ": malformed TOML: " << e.description();
+    throw ConfigError(out.str());
+  }
+  StudyConfig config;
+  config.source = source;
+  config.text = text;
+  for (auto&& [key, value] : root) {
+    const std::string name(key.str());
+    if (name != "study" && name != "grid" && name != "training" && name != "evaluation")
+      throw ConfigError(source + ':' + std::to_string(value.source().begin.line) + ": unknown section [" +
+                        name + "], expected [study], [grid], [training], [evaluation]");
+    if (!value.is_table())
+      throw ConfigError(source + ':' + std::to_string(value.source().begin.line) + ": '" + name +
+                        "' must be a section ([" + name + "])");
+  }
+  auto table = [&](const char* name) { return root[name].as_table(); };
+
+  Section study(table("study"), "study", source);
+  config.name = study.string("name");
+  if (config.name.empty()) study.fail("name", "expected a non-empty string");
+  config.seed = static_cast<std::uint64_t>(study.integer("seed", 0, INT64_MAX));
+  config.prompts = static_cast<std::uint32_t>(study.integer("prompts", 2, 1000000000));
+  study.reject_unknown_keys();
+
+  Section grid(table("grid"), "grid", source);
+  if (!table("grid")) grid.fail_section("missing section");
+  config.grid.dim = grid.integer_list("d", 1, limits::max_dim);
+  config.grid.train_length = grid.integer_list("N", 1, limits::max_length);
+  config.grid.test_length = grid.integer_list("M", 1, limits::max_length);
+  config.grid.shift = grid.has("shift") ? grid.string_list("shift") : std::vector<std::string>{"none"};
+  config.grid.covariance = grid.string_list("covariance");
+  for (const auto& shift : config.grid.shift)
+    if (shift != "none")
+      grid.fail("shift", "unknown shift \"" + shift + "\", expected one of: none");
+  for (const auto& spec : config.grid.covariance)
+    for (int dim : config.grid.dim) {
+      try {
+        Covariance::parse(spec, dim, config.seed);
+      } catch (const ConfigError& e) {
+        grid.fail("covariance", std::string(e.what()) + " (d = " + std::to_string(dim) + ")");
+      }
+    }
+  grid.reject_unknown_keys();
+
+  Section training(table("training"), "training", source);
+  parse_training(training, config.training);
+
+  Section evaluation(table("evaluation"), "evaluation", source);
+  config.predictors = evaluation.has("predictors")
+                          ? evaluation.string_list("predictors")
+                          : std::vector<std::string>{"lsa", "lsa-theory", "ols", "gd1", "zero"};
+  for (const auto& name : config.predictors) {
+    try {
+      check_predictor_name(name, "predictor");
+    } catch (const ConfigError& e) {
+      evaluation.fail("predictors", e.what());
+    }
+  }
+  evaluation.reject_unknown_keys();
+  return config;
+}
+
+}  // namespace icl

@@ -1,0 +1,41 @@
+#pragma once
+/// The study config (TOML; DESIGN.md "Study config"), parsed and validated in full before any work:
+/// every problem is a ConfigError "FILE:LINE: [section] key: what was expected, what was found".
+#include "training/flow.hpp"
+#include "training/stochastic.hpp"
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace icl {
+
+enum class TrainingMethod { flow, sgd, adam, closed_form };
+const char* to_string(TrainingMethod method);
+
+struct TrainingConfig {
+  TrainingMethod method = TrainingMethod::flow;
+  FlowOptions flow;
+  StochasticOptions stochastic;
+};
+
+struct GridConfig {
+  std::vector<int> dim, train_length, test_length;  ///< d, N, M
+  std::vector<std::string> shift, covariance;
+};
+
+struct StudyConfig {
+  std::string source;  ///< the file it came from
+  std::string text;    ///< the TOML text, stored in result files
+  std::string name;
+  std::uint64_t seed = 1;
+  std::uint32_t prompts = 0;
+  GridConfig grid;
+  TrainingConfig training;
+  std::vector<std::string> predictors;
+};
+
+StudyConfig parse_config_file(const std::string& path);
+StudyConfig parse_config_text(const std::string& text, const std::string& source);
+
+}  // namespace icl

@@ -1,0 +1,150 @@
+#include "cli/study.hpp"
+
+#include "core/covariance.hpp"
+#include "core/rng.hpp"
+#include "core/theory.hpp"
+
+#include <Eigen/LU>
+
+#include <chrono>
+#include <cmath>
+#include <map>
+
+namespace icl {
+
+Study expand_study(StudyConfig config) {
+  Study study;
+  std::map<std::string, std::size_t> setting_index;
+  const auto& grid = config.grid;
+  for (int dim : grid.dim)
+    for (int n : grid.train_length)
+      for (int m : grid.test_length)
+        for (const auto& shift : grid.shift)
+          for (const auto& covariance : grid.covariance) {
+            GridPoint point;
+            point.dim = dim;
+            point.train_length = n;
+            point.test_length = m;
+            point.shift = shift;
+            point.covariance = covariance;
+            const std::string key = "d=" + std::to_string(dim) + ";N=" + std::to_string(n) +
+                                    ";covariance=" + covariance + ";task=" + point.task;
+            auto [it, inserted] = setting_index.emplace(key, study.settings.size());
+            if (inserted) {
+              TrainingSetting setting;
+              setting.dim = dim;
+              setting.train_length = n;
+              setting.covariance = covariance;
+              setting.task = point.task;
+              setting.key = key;
+              setting.random_address = stable_hash("train|" + key);
+              study.settings.push_back(setting);
+            }
+            point.setting = it->second;
+            point.random_address = stable_hash("point|" + key + ";M=" + std::to_string(m) +
+                                               ";shift=" + shift);
+            study.points.push_back(std::move(point));
+          }
+  study.config = std::move(config);
+  return study;
+}
+
+ModelRecord train_setting(const TrainingSetting& setting, const StudyConfig& config) {
+  const auto start = std::chrono::steady_clock::now();
+  const Covariance covariance = Covariance::parse(setting.covariance, setting.dim, config.seed);
+  ModelRecord model;
+  model.key = setting.key;
+  model.dim = setting.dim;
+  model.train_length = setting.train_length;
+  model.covariance = setting.covariance;
+  model.task = setting.task;
+  model.method = to_string(config.training.method);
+  const int dim = setting.dim;
+  LsaParameters parameters;
+  switch (config.training.method) {
+    case TrainingMethod::flow: {
+      const auto result = train_gradient_flow(covariance, setting.train_length, config.training.flow,
+                                              config.seed, setting.random_address);
+      parameters = result.parameters;
+      std::vector<double> time, distance, balance;
+      for (const auto& row : result.trajectory) {
+        model.loss.push_back(row.loss);
+        time.push_back(row.time);
+        distance.push_back(row.distance);
+        balance.push_back(row.balance);
+      }
+      model.curves = {{"time", time}, {"distance", distance}, {"balance", balance}};
+      model.numbers["converged"] = result.converged ? 1.0 : 0.0;
+      model.numbers["loss_gap"] = result.loss_gap;
+      model.numbers["steps"] = static_cast<double>(result.steps);
+      model.numbers["final_distance"] = distance.back();
+      break;
+    }
+    case TrainingMethod::sgd:
+    case TrainingMethod::adam: {
+      const auto result = train_stochastic(covariance, setting.train_length,
+                                           config.training.stochastic, config.seed,
+                                           setting.random_address);
+      parameters = result.parameters;
+      std::vector<double> step, distance, p_norm, q_norm;
+      for (const auto& row : result.curve) {
+        model.loss.push_back(row.loss);
+        step.push_back(row.step);
+        distance.push_back(row.distance);
+        p_norm.push_back(row.p_norm);
+        q_norm.push_back(row.q_norm);
+      }
+      model.curves = {{"step", step}, {"distance", distance}, {"p_norm", p_norm}, {"q_norm", q_norm}};
+      model.numbers["final_distance"] = distance.empty() ? NAN : distance.back();
+      break;
+    }
+    case TrainingMethod::closed_form: {
+      // uU = V_* with the balanced split u = ‖V_*‖_F^{1/2}, U = V_* / u (Theorem 4.1's scale).
+      const Eigen::MatrixXd target =
+          covariance.is_random()
+              ? theory::random_exp_preconditioner(dim, setting.train_length)
+              : Eigen::MatrixXd(theory::gamma(covariance.matrix(), setting.train_length).inverse());
+      const double u = std::sqrt(target.norm());
+      parameters = LsaParameters::zero(dim);
+      parameters.key_query.topLeftCorner(dim, dim) = target / u;
+      parameters.value_projection(dim, dim) = u;
+      model.numbers["final_distance"] = 0.0;
+      break;
+    }
+  }
+  model.value_projection = parameters.value_projection;
+  model.key_query = parameters.key_query;
+  model.numbers["seconds"] =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  return model;
+}
+
+LsaParameters parameters_of(const ModelRecord& model) {
+  return {model.value_projection, model.key_query};
+}
+
+ResultData empty_result(const Study& study, std::vector<ModelRecord> models) {
+  ResultData data;
+  const auto& config = study.config;
+  data.provenance.config = config.text;
+  data.provenance.study = config.name;
+  data.provenance.seed = static_cast<std::int64_t>(config.seed);
+  data.provenance.rng = "philox4x32-10 (Random123); key = master seed; counter = (FNV-1a 64 of the "
+                        "point, prompt, stream << 24 | block); normals by Box-Muller";
+  for (const auto& point : study.points) {
+    data.points.dim.push_back(point.dim);
+    data.points.train_length.push_back(point.train_length);
+    data.points.test_length.push_back(point.test_length);
+    data.points.shift.push_back(point.shift);
+    data.points.covariance.push_back(point.covariance);
+    data.points.status.push_back(0);
+  }
+  const std::size_t n = study.points.size();
+  for (const auto& name : config.predictors)
+    data.predictors.push_back({name, std::vector<double>(n, NAN), std::vector<double>(n, NAN),
+                               std::vector<double>(n, NAN), std::vector<std::int64_t>(n, 0)});
+  data.models = std::move(models);
+  return data;
+}
+
+}  // namespace icl

@@ -1,0 +1,45 @@
+#pragma once
+/// A study: the config's grid expanded into points (the Cartesian product, in the order d, N, M,
+/// shift, covariance), and the distinct training settings the points share.
+#include "cli/config.hpp"
+#include "io/result_file.hpp"
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace icl {
+
+struct TrainingSetting {
+  int dim = 0, train_length = 0;
+  std::string covariance, task = "linear";
+  std::string key;                  ///< "d=5;N=10;covariance=identity;task=linear": the /models group
+  std::uint64_t random_address = 0; ///< stable_hash("train|" + key)
+};
+
+struct GridPoint {
+  int dim = 0, train_length = 0, test_length = 0;
+  std::string shift, covariance, task = "linear";
+  std::size_t setting = 0;          ///< index into Study::settings
+  std::uint64_t random_address = 0; ///< stable_hash of the point's canonical text
+};
+
+struct Study {
+  StudyConfig config;
+  std::vector<GridPoint> points;
+  std::vector<TrainingSetting> settings;
+};
+
+Study expand_study(StudyConfig config);
+
+/// Train one setting with the configured method (closed-form: Theorem 4.1's weights, or the
+/// V_rdm equivalent for random-exp). Throws NumericalError on divergence.
+ModelRecord train_setting(const TrainingSetting& setting, const StudyConfig& config);
+
+/// The LSA parameters stored in a model record.
+LsaParameters parameters_of(const ModelRecord& model);
+
+/// A result file for the study with every point pending and the given models.
+ResultData empty_result(const Study& study, std::vector<ModelRecord> models);
+
+}  // namespace icl

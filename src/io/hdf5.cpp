@@ -1,0 +1,321 @@
+#include "io/hdf5.hpp"
+
+#include "core/errors.hpp"
+
+#include <filesystem>
+#include <fstream>
+#include <mutex>
+#include <utility>
+
+namespace icl::h5 {
+namespace {
+
+[[noreturn]] void fail(const std::string& what, const std::string& action) {
+  throw IoError(what + ": " + action + " failed");
+}
+
+void check(herr_t status, const std::string& what, const std::string& action) {
+  if (status < 0) fail(what, action);
+}
+
+std::string child_path(const Handle& parent, const std::string& name) {
+  const std::string& base = parent.what();
+  return base + (base.empty() || base.back() == '/' || base.back() == ':' ? "" : "/") + name;
+}
+
+Handle make_simple_space(hsize_t size, const std::string& what) {
+  const hsize_t dims[1] = {size};
+  const hid_t space = H5Screate_simple(1, dims, nullptr);
+  if (space < 0) fail(what, "creating a dataspace");
+  return Handle(space, H5Sclose, what);
+}
+
+Handle string_type(const std::string& what) {
+  const hid_t type = H5Tcopy(H5T_C_S1);
+  if (type < 0) fail(what, "copying the string type");
+  Handle handle(type, H5Tclose, what);
+  check(H5Tset_size(type, H5T_VARIABLE), what, "setting a variable string size");
+  check(H5Tset_cset(type, H5T_CSET_UTF8), what, "setting UTF-8");
+  return handle;
+}
+
+template <typename T>
+void write_simple(const Handle& parent, const std::string& name, const std::vector<T>& values,
+                  hid_t file_type, hid_t memory_type) {
+  const std::string what = child_path(parent, name);
+  Handle space = make_simple_space(values.size(), what);
+  const hid_t dataset =
+      H5Dcreate2(parent.id(), name.c_str(), file_type, space.id(), H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
+  if (dataset < 0) fail(what, "creating the dataset");
+  Handle handle(dataset, H5Dclose, what);
+  if (!values.empty())
+    check(H5Dwrite(dataset, memory_type, H5S_ALL, H5S_ALL, H5P_DEFAULT, values.data()), what,
+          "writing");
+}
+
+Handle open_dataset(const Handle& parent, const std::string& name) {
+  const std::string what = child_path(parent, name);
+  if (!exists(parent, name)) throw ConfigError(what + ": missing (not an icl-study result file?)");
+  const hid_t dataset = H5Dopen2(parent.id(), name.c_str(), H5P_DEFAULT);
+  if (dataset < 0) fail(what, "opening the dataset");
+  return Handle(dataset, H5Dclose, what);
+}
+
+std::vector<hsize_t> dataset_dims(const Handle& dataset) {
+  Handle space(H5Dget_space(dataset.id()), H5Sclose, dataset.what());
+  if (space.id() < 0) fail(dataset.what(), "reading the dataspace");
+  const int rank = H5Sget_simple_extent_ndims(space.id());
+  if (rank < 0) fail(dataset.what(), "reading the rank");
+  std::vector<hsize_t> dims(static_cast<std::size_t>(rank));
+  if (rank > 0) H5Sget_simple_extent_dims(space.id(), dims.data(), nullptr);
+  return dims;
+}
+
+template <typename T>
+std::vector<T> read_simple(const Handle& parent, const std::string& name, hid_t memory_type) {
+  Handle dataset = open_dataset(parent, name);
+  const auto dims = dataset_dims(dataset);
+  if (dims.size() != 1) throw ConfigError(dataset.what() + ": expected a 1-D dataset");
+  std::vector<T> values(dims[0]);
+  if (!values.empty())
+    check(H5Dread(dataset.id(), memory_type, H5S_ALL, H5S_ALL, H5P_DEFAULT, values.data()),
+          dataset.what(), "reading (expected a numeric dataset)");
+  return values;
+}
+
+Handle open_attribute(const Handle& object, const std::string& name) {
+  const std::string what = object.what() + "@" + name;
+  if (!has_attribute(object, name)) throw ConfigError(what + ": attribute missing");
+  const hid_t attribute = H5Aopen(object.id(), name.c_str(), H5P_DEFAULT);
+  if (attribute < 0) fail(what, "opening the attribute");
+  return Handle(attribute, H5Aclose, what);
+}
+
+void write_scalar_attribute(const Handle& object, const std::string& name, hid_t type,
+                            const void* value) {
+  const std::string what = object.what() + "@" + name;
+  if (has_attribute(object, name)) check(H5Adelete(object.id(), name.c_str()), what, "replacing");
+  Handle space(H5Screate(H5S_SCALAR), H5Sclose, what);
+  const hid_t attribute =
+      H5Acreate2(object.id(), name.c_str(), type, space.id(), H5P_DEFAULT, H5P_DEFAULT);
+  if (attribute < 0) fail(what, "creating the attribute");
+  Handle handle(attribute, H5Aclose, what);
+  check(H5Awrite(attribute, type, value), what, "writing the attribute");
+}
+
+}  // namespace
+
+Handle::Handle(hid_t id, Closer closer, std::string what)
+    : id_(id), closer_(closer), what_(std::move(what)) {}
+
+Handle::Handle(Handle&& other) noexcept
+    : id_(std::exchange(other.id_, H5I_INVALID_HID)),
+      closer_(other.closer_),
+      what_(std::move(other.what_)) {}
+
+Handle& Handle::operator=(Handle&& other) noexcept {
+  if (this != &other) {
+    reset();
+    id_ = std::exchange(other.id_, H5I_INVALID_HID);
+    closer_ = other.closer_;
+    what_ = std::move(other.what_);
+  }
+  return *this;
+}
+
+Handle::~Handle() { reset(); }
+
+void Handle::reset() noexcept {
+  if (id_ >= 0 && closer_ != nullptr) closer_(id_);  // a destructor never throws
+  id_ = H5I_INVALID_HID;
+}
+
+void silence_library_errors() {
+  static std::once_flag once;
+  std::call_once(once, [] { H5Eset_auto2(H5E_DEFAULT, nullptr, nullptr); });
+}
+
+Handle create_file(const std::string& path) {
+  silence_library_errors();
+  const hid_t file = H5Fcreate(path.c_str(), H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT);
+  if (file < 0) throw IoError(path + ": cannot create the file (check the folder and its permissions)");
+  return Handle(file, H5Fclose, path + ":");
+}
+
+bool is_hdf5_file(const std::string& path) {
+  silence_library_errors();
+  return H5Fis_hdf5(path.c_str()) > 0;
+}
+
+Handle open_file_read_only(const std::string& path) {
+  silence_library_errors();
+  if (!std::filesystem::exists(path)) throw IoError(path + ": no such file");
+  if (!std::ifstream(path)) throw IoError(path + ": cannot be read");
+  if (!is_hdf5_file(path)) throw ConfigError(path + ": not an HDF5 file");
+  const hid_t file = H5Fopen(path.c_str(), H5F_ACC_RDONLY, H5P_DEFAULT);
+  if (file < 0) throw ConfigError(path + ": damaged HDF5 file (cannot be opened)");
+  return Handle(file, H5Fclose, path + ":");
+}
+
+Handle create_group(const Handle& parent, const std::string& name) {
+  const std::string what = child_path(parent, name);
+  const hid_t group = H5Gcreate2(parent.id(), name.c_str(), H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
+  if (group < 0) fail(what, "creating the group");
+  return Handle(group, H5Gclose, what);
+}
+
+Handle open_group(const Handle& parent, const std::string& name) {
+  const std::string what = child_path(parent, name);
+  if (!exists(parent, name)) throw ConfigError(what + ": missing (not an icl-study result file?)");
+  const hid_t group = H5Gopen2(parent.id(), name.c_str(), H5P_DEFAULT);
+  if (group < 0) fail(what, "opening the group");
+  return Handle(group, H5Gclose, what);
+}
+
+bool exists(const Handle& parent, const std::string& name) {
+  return H5Lexists(parent.id(), name.c_str(), H5P_DEFAULT) > 0;
+}
+
+std::vector<std::string> list_children(const Handle& group) {
+  H5G_info_t info;
+  check(H5Gget_info(group.id(), &info), group.what(), "listing the group");
+  std::vector<std::string> names;
+  for (hsize_t i = 0; i < info.nlinks; ++i) {
+    const ssize_t size = H5Lget_name_by_idx(group.id(), ".", H5_INDEX_NAME, H5_ITER_INC, i,
+                                            nullptr, 0, H5P_DEFAULT);
+    if (size < 0) fail(group.what(), "reading a link name");
+    std::string name(static_cast<std::size_t>(size), '\0');
+    H5Lget_name_by_idx(group.id(), ".", H5_INDEX_NAME, H5_ITER_INC, i, name.data(), name.size() + 1,
+                       H5P_DEFAULT);
+    names.push_back(std::move(name));
+  }
+  return names;
+}
+
+void write_doubles(const Handle& parent, const std::string& name, const std::vector<double>& values) {
+  write_simple(parent, name, values, H5T_IEEE_F64LE, H5T_NATIVE_DOUBLE);
+}
+void write_integers(const Handle& parent, const std::string& name,
+                    const std::vector<std::int64_t>& values) {
+  write_simple(parent, name, values, H5T_STD_I64LE, H5T_NATIVE_INT64);
+}
+void write_bytes(const Handle& parent, const std::string& name,
+                 const std::vector<std::uint8_t>& values) {
+  write_simple(parent, name, values, H5T_STD_U8LE, H5T_NATIVE_UINT8);
+}
+
+void write_strings(const Handle& parent, const std::string& name,
+                   const std::vector<std::string>& values) {
+  const std::string what = child_path(parent, name);
+  Handle type = string_type(what);
+  std::vector<const char*> pointers;
+  for (const auto& value : values) pointers.push_back(value.c_str());
+  Handle space = make_simple_space(values.size(), what);
+  const hid_t dataset = H5Dcreate2(parent.id(), name.c_str(), type.id(), space.id(), H5P_DEFAULT,
+                                   H5P_DEFAULT, H5P_DEFAULT);
+  if (dataset < 0) fail(what, "creating the dataset");
+  Handle handle(dataset, H5Dclose, what);
+  if (!values.empty())
+    check(H5Dwrite(dataset, type.id(), H5S_ALL, H5S_ALL, H5P_DEFAULT, pointers.data()), what,
+          "writing");
+}
+
+void write_matrix(const Handle& parent, const std::string& name, const Eigen::MatrixXd& matrix) {
+  const std::string what = child_path(parent, name);
+  // Row-major copy: HDF5 (and NumPy through h5py) read the first index as the row.
+  const Eigen::Matrix<double, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor> row_major = matrix;
+  const hsize_t dims[2] = {static_cast<hsize_t>(matrix.rows()), static_cast<hsize_t>(matrix.cols())};
+  Handle space(H5Screate_simple(2, dims, nullptr), H5Sclose, what);
+  if (space.id() < 0) fail(what, "creating a dataspace");
+  const hid_t dataset = H5Dcreate2(parent.id(), name.c_str(), H5T_IEEE_F64LE, space.id(),
+                                   H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
+  if (dataset < 0) fail(what, "creating the dataset");
+  Handle handle(dataset, H5Dclose, what);
+  if (row_major.size() > 0)
+    check(H5Dwrite(dataset, H5T_NATIVE_DOUBLE, H5S_ALL, H5S_ALL, H5P_DEFAULT, row_major.data()),
+          what, "writing");
+}
+
+std::vector<double> read_doubles(const Handle& parent, const std::string& name) {
+  return read_simple<double>(parent, name, H5T_NATIVE_DOUBLE);
+}
+std::vector<std::int64_t> read_integers(const Handle& parent, const std::string& name) {
+  return read_simple<std::int64_t>(parent, name, H5T_NATIVE_INT64);
+}
+std::vector<std::uint8_t> read_bytes(const Handle& parent, const std::string& name) {
+  return read_simple<std::uint8_t>(parent, name, H5T_NATIVE_UINT8);
+}
+
+std::vector<std::string> read_strings(const Handle& parent, const std::string& name) {
+  Handle dataset = open_dataset(parent, name);
+  const auto dims = dataset_dims(dataset);
+  if (dims.size() != 1) throw ConfigError(dataset.what() + ": expected a 1-D dataset");
+  Handle type = string_type(dataset.what());
+  std::vector<char*> pointers(dims[0], nullptr);
+  std::vector<std::string> values;
+  if (pointers.empty()) return values;
+  check(H5Dread(dataset.id(), type.id(), H5S_ALL, H5S_ALL, H5P_DEFAULT, pointers.data()),
+        dataset.what(), "reading (expected strings)");
+  for (char* pointer : pointers) values.emplace_back(pointer ? pointer : "");
+  Handle space(H5Dget_space(dataset.id()), H5Sclose, dataset.what());
+  H5Dvlen_reclaim(type.id(), space.id(), H5P_DEFAULT, pointers.data());
+  return values;
+}
+
+Eigen::MatrixXd read_matrix(const Handle& parent, const std::string& name) {
+  Handle dataset = open_dataset(parent, name);
+  const auto dims = dataset_dims(dataset);
+  if (dims.size() != 2) throw ConfigError(dataset.what() + ": expected a 2-D dataset");
+  Eigen::Matrix<double, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor> row_major(
+      static_cast<Eigen::Index>(dims[0]), static_cast<Eigen::Index>(dims[1]));
+  if (row_major.size() > 0)
+    check(H5Dread(dataset.id(), H5T_NATIVE_DOUBLE, H5S_ALL, H5S_ALL, H5P_DEFAULT, row_major.data()),
+          dataset.what(), "reading");
+  return row_major;
+}
+
+void write_attribute(const Handle& object, const std::string& name, const std::string& value) {
+  const std::string what = object.what() + "@" + name;
+  Handle type = string_type(what);
+  const char* pointer = value.c_str();
+  write_scalar_attribute(object, name, type.id(), &pointer);
+}
+void write_attribute(const Handle& object, const std::string& name, std::int64_t value) {
+  write_scalar_attribute(object, name, H5T_NATIVE_INT64, &value);
+}
+void write_attribute(const Handle& object, const std::string& name, double value) {
+  write_scalar_attribute(object, name, H5T_NATIVE_DOUBLE, &value);
+}
+
+bool has_attribute(const Handle& object, const std::string& name) {
+  return H5Aexists(object.id(), name.c_str()) > 0;
+}
+
+std::string read_string_attribute(const Handle& object, const std::string& name) {
+  Handle attribute = open_attribute(object, name);
+  Handle type = string_type(attribute.what());
+  char* pointer = nullptr;
+  check(H5Aread(attribute.id(), type.id(), &pointer), attribute.what(), "reading (expected a string)");
+  std::string value = pointer ? pointer : "";
+  Handle space(H5Aget_space(attribute.id()), H5Sclose, attribute.what());
+  H5Dvlen_reclaim(type.id(), space.id(), H5P_DEFAULT, &pointer);
+  return value;
+}
+
+std::int64_t read_integer_attribute(const Handle& object, const std::string& name) {
+  Handle attribute = open_attribute(object, name);
+  std::int64_t value = 0;
+  check(H5Aread(attribute.id(), H5T_NATIVE_INT64, &value), attribute.what(),
+        "reading (expected an integer)");
+  return value;
+}
+
+double read_double_attribute(const Handle& object, const std::string& name) {
+  Handle attribute = open_attribute(object, name);
+  double value = 0;
+  check(H5Aread(attribute.id(), H5T_NATIVE_DOUBLE, &value), attribute.what(),
+        "reading (expected a number)");
+  return value;
+}
+
+}  // namespace icl::h5

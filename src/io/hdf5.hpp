@@ -1,0 +1,72 @@
+#pragma once
+/// A thin RAII layer over the HDF5 C API. Every hid_t lives in a move-only Handle whose destructor
+/// closes it and never throws; every return code is checked where the call is made and turned into
+/// an IoError that names the file and the object. HDF5's own error printing is switched off.
+#include <hdf5.h>
+
+#include <Eigen/Core>
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace icl::h5 {
+
+class Handle {
+ public:
+  using Closer = herr_t (*)(hid_t);
+  Handle() = default;
+  Handle(hid_t id, Closer closer, std::string what);
+  Handle(Handle&& other) noexcept;
+  Handle& operator=(Handle&& other) noexcept;
+  Handle(const Handle&) = delete;
+  Handle& operator=(const Handle&) = delete;
+  ~Handle();
+
+  hid_t id() const { return id_; }
+  /// "FILE:/path/to/object", for error messages.
+  const std::string& what() const { return what_; }
+
+ private:
+  void reset() noexcept;
+  hid_t id_ = H5I_INVALID_HID;
+  Closer closer_ = nullptr;
+  std::string what_;
+};
+
+/// Switch off HDF5's automatic error printing (once per process); errors become IoError instead.
+void silence_library_errors();
+
+Handle create_file(const std::string& path);           ///< truncates
+Handle open_file_read_only(const std::string& path);  ///< IoError if missing, ConfigError if not HDF5
+bool is_hdf5_file(const std::string& path);
+
+Handle create_group(const Handle& parent, const std::string& name);
+Handle open_group(const Handle& parent, const std::string& name);
+bool exists(const Handle& parent, const std::string& name);
+std::vector<std::string> list_children(const Handle& group);
+
+void write_doubles(const Handle& parent, const std::string& name, const std::vector<double>& values);
+void write_integers(const Handle& parent, const std::string& name,
+                    const std::vector<std::int64_t>& values);
+void write_bytes(const Handle& parent, const std::string& name, const std::vector<std::uint8_t>& values);
+void write_strings(const Handle& parent, const std::string& name,
+                   const std::vector<std::string>& values);
+/// The one place where Eigen's column-major storage becomes HDF5's row-major 2-D layout.
+void write_matrix(const Handle& parent, const std::string& name, const Eigen::MatrixXd& matrix);
+
+std::vector<double> read_doubles(const Handle& parent, const std::string& name);
+std::vector<std::int64_t> read_integers(const Handle& parent, const std::string& name);
+std::vector<std::uint8_t> read_bytes(const Handle& parent, const std::string& name);
+std::vector<std::string> read_strings(const Handle& parent, const std::string& name);
+Eigen::MatrixXd read_matrix(const Handle& parent, const std::string& name);
+
+void write_attribute(const Handle& object, const std::string& name, const std::string& value);
+void write_attribute(const Handle& object, const std::string& name, std::int64_t value);
+void write_attribute(const Handle& object, const std::string& name, double value);
+bool has_attribute(const Handle& object, const std::string& name);
+std::string read_string_attribute(const Handle& object, const std::string& name);
+std::int64_t read_integer_attribute(const Handle& object, const std::string& name);
+double read_double_attribute(const Handle& object, const std::string& name);
+
+}  // namespace icl::h5

@@ -1,0 +1,192 @@
+#include "io/result_file.hpp"
+
+#include "core/errors.hpp"
+#include "io/hdf5.hpp"
+
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <cmath>
+#include <filesystem>
+
+namespace icl {
+namespace {
+
+void sync_path(const std::string& path, bool directory) {
+  const int fd = ::open(path.c_str(), directory ? O_RDONLY | O_DIRECTORY : O_RDONLY);
+  if (fd < 0) throw IoError(path + ": cannot open to flush to disk");
+  const int status = ::fsync(fd);
+  ::close(fd);
+  if (status != 0 && !directory) throw IoError(path + ": flushing to disk failed");
+}
+
+void write_provenance(const h5::Handle& file, const Provenance& p) {
+  h5::write_attribute(file, "schema_version", schema_version);
+  h5::write_attribute(file, "program", p.program);
+  h5::write_attribute(file, "version", p.version);
+  h5::write_attribute(file, "git_commit", p.git_commit);
+  h5::write_attribute(file, "created", p.created);
+  h5::write_attribute(file, "config", p.config);
+  h5::write_attribute(file, "study", p.study);
+  h5::write_attribute(file, "seed", p.seed);
+  h5::write_attribute(file, "mpi_ranks", p.mpi_ranks);
+  h5::write_attribute(file, "omp_threads", p.omp_threads);
+  h5::write_attribute(file, "rng", p.rng);
+  h5::write_attribute(file, "hostname", p.hostname);
+  h5::write_attribute(file, "shard", p.shard);
+  for (const auto& [key, value] : p.slurm) h5::write_attribute(file, "slurm_" + key, value);
+}
+
+Provenance read_provenance(const h5::Handle& file) {
+  Provenance p;
+  p.program = h5::read_string_attribute(file, "program");
+  p.version = h5::read_string_attribute(file, "version");
+  p.git_commit = h5::read_string_attribute(file, "git_commit");
+  p.created = h5::read_string_attribute(file, "created");
+  p.config = h5::read_string_attribute(file, "config");
+  p.study = h5::read_string_attribute(file, "study");
+  p.seed = h5::read_integer_attribute(file, "seed");
+  p.mpi_ranks = h5::read_integer_attribute(file, "mpi_ranks");
+  p.omp_threads = h5::read_integer_attribute(file, "omp_threads");
+  p.rng = h5::read_string_attribute(file, "rng");
+  p.hostname = h5::read_string_attribute(file, "hostname");
+  p.shard = h5::read_string_attribute(file, "shard");
+  for (const char* key : {"SLURM_JOB_ID", "SLURM_ARRAY_JOB_ID", "SLURM_ARRAY_TASK_ID"})
+    if (h5::has_attribute(file, std::string("slurm_") + key))
+      p.slurm[key] = h5::read_string_attribute(file, std::string("slurm_") + key);
+  return p;
+}
+
+void write_contents(const std::string& path, const ResultData& data) {
+  h5::Handle file = h5::create_file(path);
+  write_provenance(file, data.provenance);
+
+  h5::Handle points = h5::create_group(file, "points");
+  h5::write_integers(points, "d", data.points.dim);
+  h5::write_integers(points, "N", data.points.train_length);
+  h5::write_integers(points, "M", data.points.test_length);
+  h5::write_strings(points, "shift", data.points.shift);
+  h5::write_strings(points, "covariance", data.points.covariance);
+  h5::write_bytes(points, "status", data.points.status);
+
+  h5::Handle estimates = h5::create_group(file, "estimates");
+  h5::Handle theory = h5::create_group(file, "theory");
+  std::vector<std::string> order;
+  for (const auto& predictor : data.predictors) {
+    h5::Handle group = h5::create_group(estimates, predictor.name);
+    h5::write_doubles(group, "risk", predictor.risk);
+    h5::write_doubles(group, "stderr", predictor.standard_error);
+    h5::write_integers(group, "prompts", predictor.prompts);
+    h5::write_doubles(theory, predictor.name, predictor.theory);
+    order.push_back(predictor.name);
+  }
+  // HDF5 lists links alphabetically; keep the configured order of the predictors too.
+  h5::write_strings(file, "predictors", order);
+
+  h5::Handle models = h5::create_group(file, "models");
+  for (const auto& model : data.models) {
+    h5::Handle group = h5::create_group(models, model.key);
+    h5::write_attribute(group, "d", model.dim);
+    h5::write_attribute(group, "N", model.train_length);
+    h5::write_attribute(group, "covariance", model.covariance);
+    h5::write_attribute(group, "task", model.task);
+    h5::write_attribute(group, "method", model.method);
+    for (const auto& [name, value] : model.numbers) h5::write_attribute(group, name, value);
+    h5::write_matrix(group, "W_PV", model.value_projection);
+    h5::write_matrix(group, "W_KQ", model.key_query);
+    h5::write_doubles(group, "loss", model.loss);
+    for (const auto& [name, curve] : model.curves) h5::write_doubles(group, name, curve);
+  }
+}
+
+}  // namespace
+
+void write_result_file(const std::string& path, const ResultData& data) {
+  const std::string temporary = path + ".tmp-" + std::to_string(::getpid());
+  try {
+    write_contents(temporary, data);  // the file handle closes here
+    sync_path(temporary, false);
+    std::error_code error;
+    std::filesystem::rename(temporary, path, error);
+    if (error) throw IoError(path + ": cannot rename the finished file into place: " + error.message());
+    const auto folder = std::filesystem::absolute(path).parent_path();
+    sync_path(folder.string(), true);
+  } catch (...) {
+    std::error_code ignored;
+    std::filesystem::remove(temporary, ignored);
+    throw;
+  }
+}
+
+ResultData read_result_file(const std::string& path) {
+  h5::Handle file = h5::open_file_read_only(path);
+  if (!h5::has_attribute(file, "program") || !h5::has_attribute(file, "schema_version") ||
+      h5::read_string_attribute(file, "program") != "icl-study")
+    throw ConfigError(path + ": not an icl-study result file (no program = \"icl-study\" attribute)");
+  const auto version = h5::read_integer_attribute(file, "schema_version");
+  if (version != schema_version)
+    throw ConfigError(path + ": result schema_version " + std::to_string(version) +
+                      (version > schema_version ? " is newer than" : " is not") +
+                      " the version this program reads (" + std::to_string(schema_version) + ")");
+  ResultData data;
+  data.provenance = read_provenance(file);
+  h5::Handle points = h5::open_group(file, "points");
+  data.points.dim = h5::read_integers(points, "d");
+  data.points.train_length = h5::read_integers(points, "N");
+  data.points.test_length = h5::read_integers(points, "M");
+  data.points.shift = h5::read_strings(points, "shift");
+  data.points.covariance = h5::read_strings(points, "covariance");
+  data.points.status = h5::read_bytes(points, "status");
+  const std::size_t n = data.points.size();
+  auto check_length = [&](std::size_t size, const std::string& what) {
+    if (size != n)
+      throw ConfigError(path + ": " + what + " has " + std::to_string(size) + " rows, expected " +
+                        std::to_string(n) + " (damaged file)");
+  };
+  check_length(data.points.dim.size(), "/points/d");
+  check_length(data.points.train_length.size(), "/points/N");
+  check_length(data.points.test_length.size(), "/points/M");
+  check_length(data.points.shift.size(), "/points/shift");
+  check_length(data.points.covariance.size(), "/points/covariance");
+
+  h5::Handle estimates = h5::open_group(file, "estimates");
+  h5::Handle theory = h5::open_group(file, "theory");
+  for (const auto& name : h5::read_strings(file, "predictors")) {
+    h5::Handle group = h5::open_group(estimates, name);
+    PredictorColumns columns;
+    columns.name = name;
+    columns.risk = h5::read_doubles(group, "risk");
+    columns.standard_error = h5::read_doubles(group, "stderr");
+    columns.prompts = h5::read_integers(group, "prompts");
+    columns.theory = h5::read_doubles(theory, name);
+    check_length(columns.risk.size(), "/estimates/" + name + "/risk");
+    check_length(columns.standard_error.size(), "/estimates/" + name + "/stderr");
+    check_length(columns.prompts.size(), "/estimates/" + name + "/prompts");
+    check_length(columns.theory.size(), "/theory/" + name);
+    data.predictors.push_back(std::move(columns));
+  }
+
+  h5::Handle models = h5::open_group(file, "models");
+  for (const auto& key : h5::list_children(models)) {
+    h5::Handle group = h5::open_group(models, key);
+    ModelRecord model;
+    model.key = key;
+    model.dim = h5::read_integer_attribute(group, "d");
+    model.train_length = h5::read_integer_attribute(group, "N");
+    model.covariance = h5::read_string_attribute(group, "covariance");
+    model.task = h5::read_string_attribute(group, "task");
+    model.method = h5::read_string_attribute(group, "method");
+    model.value_projection = h5::read_matrix(group, "W_PV");
+    model.key_query = h5::read_matrix(group, "W_KQ");
+    model.loss = h5::read_doubles(group, "loss");
+    for (const auto& child : h5::list_children(group))
+      if (child != "W_PV" && child != "W_KQ" && child != "loss")
+        model.curves[child] = h5::read_doubles(group, child);
+    for (const char* name : {"converged", "loss_gap", "seconds", "final_distance", "steps"})
+      if (h5::has_attribute(group, name)) model.numbers[name] = h5::read_double_attribute(group, name);
+    data.models.push_back(std::move(model));
+  }
+  return data;
+}
+
+}  // namespace icl

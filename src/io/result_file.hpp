@@ -1,0 +1,73 @@
+#pragma once
+/// The result file, schema 1 (src/io/schema.md; DESIGN.md "Result file"). Files are always written
+/// whole to a temporary name, flushed to disk and renamed, so a reader never sees a half-written file
+/// and a crash during a write leaves the previous version intact.
+#include <Eigen/Core>
+
+#include <cstdint>
+#include <map>
+#include <string>
+#include <vector>
+
+namespace icl {
+
+inline constexpr std::int64_t schema_version = 1;
+
+struct Provenance {
+  std::string program = "icl-study";
+  std::string version;
+  std::string git_commit;
+  std::string created;      ///< ISO 8601 UTC
+  std::string config;       ///< the TOML text
+  std::string study;        ///< [study] name
+  std::int64_t seed = 0;
+  std::int64_t mpi_ranks = 1;
+  std::int64_t omp_threads = 1;
+  std::string rng;
+  std::string hostname;
+  std::string shard = "0/1";  ///< I/K of a sharded run; "0/1" for a whole run or a merge
+  std::map<std::string, std::string> slurm;  ///< SLURM_JOB_ID etc., when run under Slurm
+};
+
+/// One row per grid point.
+struct PointTable {
+  std::vector<std::int64_t> dim, train_length, test_length;
+  std::vector<std::string> shift, covariance;
+  std::vector<std::uint8_t> status;  ///< 0 pending, 1 done
+  std::size_t size() const { return status.size(); }
+};
+
+/// Per predictor, aligned with the point table. NaN where a point is pending or has no theory.
+struct PredictorColumns {
+  std::string name;
+  std::vector<double> risk, standard_error, theory;
+  std::vector<std::int64_t> prompts;
+};
+
+/// A trained model: /models/<key>/{W_PV, W_KQ, loss, ...}.
+struct ModelRecord {
+  std::string key;
+  std::int64_t dim = 0, train_length = 0;
+  std::string covariance, task = "linear", method;
+  Eigen::MatrixXd value_projection, key_query;  ///< W_PV, W_KQ
+  std::vector<double> loss;                     ///< the training curve
+  /// Further curves aligned with `loss`: "time" or "step", "distance", "balance", "p_norm", "q_norm".
+  std::map<std::string, std::vector<double>> curves;
+  std::map<std::string, double> numbers;  ///< scalar attributes: converged, loss_gap, seconds, ...
+};
+
+struct ResultData {
+  Provenance provenance;
+  PointTable points;
+  std::vector<PredictorColumns> predictors;
+  std::vector<ModelRecord> models;
+};
+
+/// Write `data` to `path` atomically (temporary file, fsync, rename). Throws IoError.
+void write_result_file(const std::string& path, const ResultData& data);
+
+/// Read a result file. Throws IoError when it cannot be read, ConfigError when it is not an
+/// icl-study file of a schema this program understands (naming what is wrong).
+ResultData read_result_file(const std::string& path);
+
+}  // namespace icl
