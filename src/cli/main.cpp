@@ -2,12 +2,14 @@
 /// 3 I/O failure, 4 numerical failure; every error is one line on stderr.
 #include "cli/commands.hpp"
 #include "core/errors.hpp"
+#include "parallel/communicator.hpp"
 
 #include <CLI/CLI.hpp>
 
 #include <exception>
 #include <iostream>
 #include <map>
+#include <optional>
 
 int main(int argc, char** argv) {
   CLI::App app{"icl-study: in-context learning of linear models by trained transformers"};
@@ -17,8 +19,14 @@ int main(int argc, char** argv) {
   auto add = [&](icl::CommandAction action) {
     actions[app.get_subcommands({}).back()] = std::move(action);
   };
-  add(icl::register_theory_command(app));
+  add(icl::register_validate_command(app));
+  add(icl::register_plan_command(app));
+  add(icl::register_run_command(app));
   add(icl::register_train_command(app));
+  add(icl::register_merge_command(app));
+  add(icl::register_info_command(app));
+  add(icl::register_export_command(app));
+  add(icl::register_theory_command(app));
 
   try {
     app.parse(argc, argv);
@@ -33,9 +41,16 @@ int main(int argc, char** argv) {
     return 2;
   }
 
+  std::optional<icl::MpiSession> mpi;
+  icl::CommandContext context;
+  context.with_world = [&](const std::function<int(const icl::Communicator&)>& body) {
+    mpi.emplace(argc, argv);
+    const icl::Communicator world(MPI_COMM_WORLD);
+    return body(world);
+  };
   try {
-    for (const auto& [command, action] : actions)
-      if (command->parsed()) return action();
+    for (auto& [command, action] : actions)
+      if (command->parsed()) return action(context);
     return 2;
   } catch (const icl::Error& e) {
     std::cerr << "icl-study: " << e.what() << '\n';

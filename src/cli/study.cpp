@@ -138,6 +138,7 @@ ResultData empty_result(const Study& study, std::vector<ModelRecord> models) {
     data.points.shift.push_back(point.shift);
     data.points.covariance.push_back(point.covariance);
     data.points.status.push_back(0);
+    data.points.seconds.push_back(0.0);
   }
   const std::size_t n = study.points.size();
   for (const auto& name : config.predictors)

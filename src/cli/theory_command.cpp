@@ -64,7 +64,7 @@ CommandAction register_theory_command(CLI::App& app) {
       ->capture_default_str();
   command->add_option("--seed", options->seed, "master seed (fixes rotated: covariances)")
       ->capture_default_str();
-  return [options] { return run_theory(*options); };
+  return [options](CommandContext&) { return run_theory(*options); };
 }
 
 }  // namespace icl

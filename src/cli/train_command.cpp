@@ -40,7 +40,7 @@ CommandAction register_train_command(CLI::App& app) {
       "train", "Train every distinct training setting of a config's grid; write /models/<key>");
   command->add_option("config", options->config, "study config (TOML)")->required();
   command->add_option("-o,--output", options->output, "result file to write (HDF5)")->required();
-  return [options] { return run_train(*options); };
+  return [options](CommandContext&) { return run_train(*options); };
 }
 
 }  // namespace icl

@@ -3,6 +3,7 @@
 #include "core/errors.hpp"
 
 #include <algorithm>
+#include <cmath>
 #include <exception>
 #include <mutex>
 
@@ -25,8 +26,9 @@ std::vector<RunningStatistics> estimate_risks(const PromptSampler& sampler,
 #pragma omp for schedule(dynamic, 1)
     for (std::int64_t block = 0; block < blocks; ++block) {
       try {
-        const std::uint32_t first = static_cast<std::uint32_t>(block) * spec.block;
-        const std::uint32_t last = std::min<std::uint32_t>(first + spec.block, spec.prompts);
+        const std::uint32_t first = spec.first_prompt + static_cast<std::uint32_t>(block) * spec.block;
+        const std::uint32_t last =
+            std::min<std::uint32_t>(first + spec.block, spec.first_prompt + spec.prompts);
         RunningStatistics* statistics = &per_block[static_cast<std::size_t>(block) * predictor_count];
         for (std::uint32_t index = first; index < last; ++index) {
           sampler.sample(spec.seed, spec.point, index, prompt);
@@ -50,6 +52,35 @@ std::vector<RunningStatistics> estimate_risks(const PromptSampler& sampler,
     for (std::size_t p = 0; p < predictor_count; ++p)
       totals[p].merge(per_block[static_cast<std::size_t>(block) * predictor_count + p]);
   return totals;
+}
+
+std::optional<std::vector<RunningStatistics>> estimate_point(
+    const PromptSampler& sampler, std::span<const Predictor* const> predictors, std::uint64_t seed,
+    std::uint64_t point, std::uint32_t prompts, const std::function<bool()>& interrupted) {
+  std::vector<RunningStatistics> totals(predictors.size());
+  for (std::uint32_t first = 0; first < prompts; first += prompts_per_chunk) {
+    if (interrupted && interrupted()) return std::nullopt;
+    const std::uint32_t count = std::min(prompts_per_chunk, prompts - first);
+    const auto chunk = estimate_risks(sampler, predictors, {seed, point, count, 256, first});
+    for (std::size_t p = 0; p < totals.size(); ++p) totals[p].merge(chunk[p]);
+  }
+  return totals;
+}
+
+double estimated_point_seconds(int dim, int test_length, std::span<const std::string> predictors,
+                               std::uint32_t prompts) {
+  // Per prompt: d(M + 2) normals and the products that form y and h, then each predictor.
+  const double d = dim, m = test_length;
+  double per_prompt = 2.0e-8 * d * (m + 2) + 1.0e-7;
+  for (const auto& name : predictors) {
+    if (name == "ols") per_prompt += 4.0e-9 * m * d * std::min(m, d) + 1.0e-6;
+    else if (name == "ridge") per_prompt += 1.0e-9 * (m * d * d + d * d * d) + 5.0e-7;
+    else if (name == "knn3") per_prompt += 2.0e-9 * m * d + 1.0e-8 * m;
+    else if (name == "lsa") per_prompt += 2.0e-9 * (m * d + d * d);
+    else if (name == "lsa-theory" || name == "best-lsa") per_prompt += 1.0e-9 * d * d;
+    else per_prompt += 1.0e-9 * d;
+  }
+  return per_prompt * prompts;
 }
 
 }  // namespace icl

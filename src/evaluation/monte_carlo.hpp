@@ -7,21 +7,42 @@
 #include "evaluation/statistics.hpp"
 
 #include <cstdint>
+#include <functional>
+#include <optional>
+#include <string>
 #include <span>
 #include <vector>
 
 namespace icl {
 
 struct MonteCarloSpec {
-  std::uint64_t seed = 1;      ///< master seed
-  std::uint64_t point = 0;     ///< stable_hash of the grid point: addresses its random numbers
-  std::uint32_t prompts = 0;   ///< number of test prompts
-  std::uint32_t block = 256;   ///< prompts per block (part of the result's definition: keep fixed)
+  std::uint64_t seed = 1;          ///< master seed
+  std::uint64_t point = 0;         ///< stable_hash of the grid point: addresses its random numbers
+  std::uint32_t prompts = 0;       ///< number of test prompts
+  std::uint32_t block = 256;       ///< prompts per block (part of the result's definition: keep fixed)
+  std::uint32_t first_prompt = 0;  ///< index of the first prompt (a chunk of a longer run)
 };
 
-/// Statistics of the squared error (ŷ − y_q)², one entry per predictor, in the given order.
+/// Statistics of the squared error (ŷ − y_q)², one entry per predictor, in the given order, over
+/// prompts first_prompt ... first_prompt + prompts − 1.
 std::vector<RunningStatistics> estimate_risks(const PromptSampler& sampler,
                                               std::span<const Predictor* const> predictors,
                                               const MonteCarloSpec& spec);
+
+/// The study engine evaluates a point in chunks of this many prompts (the unit between which a rank
+/// services messages and signals). Chunk statistics merge in order; with the block size this fixes
+/// the result bit for bit, whatever the number of threads or ranks.
+inline constexpr std::uint32_t prompts_per_chunk = 8192;
+
+/// All chunks of one point. `interrupted()` is asked between chunks; when it says true the point is
+/// abandoned and the result is empty.
+std::optional<std::vector<RunningStatistics>> estimate_point(
+    const PromptSampler& sampler, std::span<const Predictor* const> predictors, std::uint64_t seed,
+    std::uint64_t point, std::uint32_t prompts, const std::function<bool()>& interrupted);
+
+/// Estimated seconds for one point on one core (the partition's cost model). Coefficients were
+/// measured on the project's 2-core machines (tests/bench/cost_model.sh re-measures them).
+double estimated_point_seconds(int dim, int test_length, std::span<const std::string> predictors,
+                               std::uint32_t prompts);
 
 }  // namespace icl

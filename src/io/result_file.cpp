@@ -68,6 +68,7 @@ void write_contents(const std::string& path, const ResultData& data) {
   h5::write_strings(points, "shift", data.points.shift);
   h5::write_strings(points, "covariance", data.points.covariance);
   h5::write_bytes(points, "status", data.points.status);
+  h5::write_doubles(points, "seconds", data.points.seconds);
 
   h5::Handle estimates = h5::create_group(file, "estimates");
   h5::Handle theory = h5::create_group(file, "theory");
@@ -137,6 +138,7 @@ ResultData read_result_file(const std::string& path) {
   data.points.shift = h5::read_strings(points, "shift");
   data.points.covariance = h5::read_strings(points, "covariance");
   data.points.status = h5::read_bytes(points, "status");
+  data.points.seconds = h5::read_doubles(points, "seconds");
   const std::size_t n = data.points.size();
   auto check_length = [&](std::size_t size, const std::string& what) {
     if (size != n)
@@ -148,6 +150,10 @@ ResultData read_result_file(const std::string& path) {
   check_length(data.points.test_length.size(), "/points/M");
   check_length(data.points.shift.size(), "/points/shift");
   check_length(data.points.covariance.size(), "/points/covariance");
+  check_length(data.points.seconds.size(), "/points/seconds");
+  for (auto status : data.points.status)
+    if (status > 1) throw ConfigError(path + ": /points/status holds " + std::to_string(status) +
+                                      ", expected 0 or 1 (damaged file)");
 
   h5::Handle estimates = h5::open_group(file, "estimates");
   h5::Handle theory = h5::open_group(file, "theory");

@@ -1,0 +1,309 @@
+#include "cli/engine.hpp"
+
+#include "core/covariance.hpp"
+#include "core/errors.hpp"
+#include "core/predictors.hpp"
+#include "evaluation/monte_carlo.hpp"
+#include "parallel/bytes.hpp"
+#include "parallel/signals.hpp"
+
+#include <unistd.h>
+
+#include <chrono>
+#include <cmath>
+#include <cstdio>
+#include <filesystem>
+#include <iostream>
+#include <thread>
+
+namespace icl {
+namespace {
+
+enum Tag : int { result_tag = 1, done_tag = 2, stop_tag = 3, error_tag = 4, final_tag = 5 };
+
+using Clock = std::chrono::steady_clock;
+
+struct PointOutcome {
+  std::vector<RunningStatistics> statistics;
+  double seconds = 0;
+};
+
+std::optional<PointOutcome> evaluate(const Study& study, const GridPoint& point,
+                                     const std::vector<std::optional<LsaParameters>>& models,
+                                     const std::function<bool()>& interrupted) {
+  const auto start = Clock::now();
+  const auto& config = study.config;
+  const Covariance covariance = Covariance::parse(point.covariance, point.dim, config.seed);
+  const PointModel model(covariance, point.train_length, covariance, point.test_length, 0.0,
+                         models[point.setting]);
+  std::vector<std::unique_ptr<Predictor>> owned;
+  std::vector<const Predictor*> predictors;
+  for (const auto& name : config.predictors) {
+    owned.push_back(model.make(name));
+    predictors.push_back(owned.back().get());
+  }
+  const PromptSampler sampler(covariance, point.test_length, 0.0);
+  auto statistics = estimate_point(sampler, predictors, config.seed, point.random_address,
+                                   config.prompts, interrupted);
+  if (!statistics) return std::nullopt;
+  for (const auto& s : *statistics)
+    if (!std::isfinite(s.mean))
+      throw NumericalError("point d=" + std::to_string(point.dim) + " N=" +
+                           std::to_string(point.train_length) + " M=" +
+                           std::to_string(point.test_length) + " covariance=" + point.covariance +
+                           ": a risk estimate is not finite");
+  return PointOutcome{std::move(*statistics),
+                      std::chrono::duration<double>(Clock::now() - start).count()};
+}
+
+std::vector<std::uint8_t> encode_result(std::size_t point, const PointOutcome& outcome) {
+  ByteWriter writer;
+  writer.put<std::uint64_t>(point);
+  writer.put(outcome.seconds);
+  writer.put<std::uint64_t>(outcome.statistics.size());
+  for (const auto& s : outcome.statistics) {
+    writer.put(s.count);
+    writer.put(s.mean);
+    writer.put(s.sum_squared_deviations);
+  }
+  return std::move(writer.bytes());
+}
+
+std::vector<std::uint8_t> encode_code(int code, const std::string& message = {}) {
+  ByteWriter writer;
+  writer.put<std::int32_t>(code);
+  writer.put(message);
+  return std::move(writer.bytes());
+}
+
+std::pair<int, std::string> decode_code(const std::vector<std::uint8_t>& bytes) {
+  ByteReader reader(bytes);
+  const int code = reader.get<std::int32_t>();
+  return {code, reader.get_string()};
+}
+
+void sleep_briefly() { std::this_thread::sleep_for(std::chrono::milliseconds(5)); }
+
+/// Rank 0's view of the run: stores results, commits, reports progress, coordinates stopping.
+class Collector {
+ public:
+  Collector(const Communicator& comm, const EngineInput& input)
+      : comm_(comm), input_(input), result_(*input.result), start_(Clock::now()),
+        last_commit_(start_), last_report_(start_) {
+    workers_running_ = comm.size() - 1;
+    live_ = input.progress == ProgressMode::on ||
+            (input.progress == ProgressMode::automatic && ::isatty(STDERR_FILENO));
+  }
+
+  void store(std::size_t point, const PointOutcome& outcome) {
+    for (std::size_t p = 0; p < outcome.statistics.size(); ++p) {
+      auto& columns = result_.predictors[p];
+      const auto& s = outcome.statistics[p];
+      columns.risk[point] = s.mean;
+      columns.standard_error[point] = s.standard_error();
+      columns.prompts[point] = static_cast<std::int64_t>(s.count);
+    }
+    result_.points.status[point] = 1;
+    result_.points.seconds[point] = outcome.seconds;
+    ++done_;
+    dirty_ = true;
+    prompts_done_ += input_.study->config.prompts;
+  }
+
+  /// Handle every waiting message, commit and report if due. True when the run should stop.
+  bool service() {
+    while (auto envelope = comm_.poll()) handle(*envelope);
+    if (stop_requested()) request_stop(75, "");
+    const auto now = Clock::now();
+    if (dirty_ && now - last_commit_ >= std::chrono::duration<double>(input_.commit_interval_seconds))
+      commit();
+    report(false);
+    return stopping_;
+  }
+
+  void wait_for_workers() {
+    while (workers_running_ > 0) {
+      if (auto envelope = comm_.poll())
+        handle(*envelope);
+      else
+        sleep_briefly();
+      service();
+    }
+  }
+
+  void request_stop(int code, const std::string& message) {
+    if (code != 75 && outcome_ == 0) {
+      outcome_ = code;
+      message_ = message;
+    }
+    if (code == 75 && outcome_ == 0) outcome_ = 75;
+    if (stopping_) return;
+    stopping_ = true;
+    for (int rank = 1; rank < comm_.size(); ++rank)
+      if (!finished_[rank]) comm_.send(rank, stop_tag, {});
+  }
+
+  /// Write the final or partial file and release the workers with the outcome.
+  int finish() {
+    report(true);
+    try {
+      if (outcome_ == 0 && done_ == input_.total_points) {
+        write_result_file(input_.final_path, result_);
+        std::error_code ignored;
+        std::filesystem::remove(input_.partial_path, ignored);
+      } else {
+        commit();
+      }
+    } catch (const Error& e) {
+      if (outcome_ == 0 || outcome_ == 75) {
+        outcome_ = e.exit_code();
+        message_ = e.what();
+      }
+    }
+    if (!message_.empty()) std::cerr << "icl-study: " << message_ << '\n';
+    if (outcome_ == 75)
+      std::cerr << "icl-study: stopped by signal; " << done_ << " of " << input_.total_points
+                << " points saved in " << input_.partial_path << " (continue with --resume)\n";
+    for (int rank = 1; rank < comm_.size(); ++rank) comm_.send(rank, final_tag, encode_code(outcome_));
+    return outcome_;
+  }
+
+  bool stopping() const { return stopping_; }
+
+ private:
+  void handle(const Envelope& envelope) {
+    const auto bytes = comm_.receive(envelope);
+    switch (envelope.tag) {
+      case result_tag: {
+        ByteReader reader(bytes);
+        const auto point = reader.get<std::uint64_t>();
+        PointOutcome outcome;
+        outcome.seconds = reader.get<double>();
+        outcome.statistics.resize(reader.get<std::uint64_t>());
+        for (auto& s : outcome.statistics) {
+          s.count = reader.get<std::uint64_t>();
+          s.mean = reader.get<double>();
+          s.sum_squared_deviations = reader.get<double>();
+        }
+        store(point, outcome);
+        break;
+      }
+      case done_tag:
+        finished_[envelope.source] = true;
+        --workers_running_;
+        if (decode_code(bytes).first == 75) request_stop(75, "");
+        break;
+      case error_tag: {
+        finished_[envelope.source] = true;
+        --workers_running_;
+        const auto [code, message] = decode_code(bytes);
+        request_stop(code, message);
+        break;
+      }
+      default:
+        break;
+    }
+  }
+
+  void commit() {
+    commit_partial(result_, input_.partial_path);
+    last_commit_ = Clock::now();
+    dirty_ = false;
+  }
+
+  void report(bool final) {
+    if (input_.progress == ProgressMode::off) return;
+    const auto now = Clock::now();
+    const double interval = live_ ? 0.5 : 10.0;
+    if (!final && now - last_report_ < std::chrono::duration<double>(interval)) return;
+    last_report_ = now;
+    const double elapsed = std::chrono::duration<double>(now - start_).count();
+    const double rate = elapsed > 0 ? static_cast<double>(prompts_done_) / elapsed : 0.0;
+    const std::size_t total = input_.total_points;
+    const double eta = done_ > 0 ? elapsed * static_cast<double>(total - done_) / done_ : NAN;
+    char line[200];
+    std::snprintf(line, sizeof line, "points %zu/%zu  %.3g prompts/s  elapsed %.0f s  ETA %s",
+                  done_, total, rate, elapsed,
+                  std::isfinite(eta) ? (std::to_string(static_cast<long>(eta)) + " s").c_str() : "?");
+    if (live_)
+      std::cerr << '\r' << line << "\033[K" << (final ? "\n" : "") << std::flush;
+    else
+      std::cerr << line << '\n';
+  }
+
+  const Communicator& comm_;
+  const EngineInput& input_;
+  ResultData& result_;
+  Clock::time_point start_, last_commit_, last_report_;
+  std::vector<bool> finished_ = std::vector<bool>(static_cast<std::size_t>(comm_.size()), false);
+  int workers_running_ = 0;
+  std::size_t done_ = 0;
+  std::uint64_t prompts_done_ = 0;
+  bool dirty_ = false, stopping_ = false, live_ = false;
+  int outcome_ = 0;
+  std::string message_;
+};
+
+int run_collector(const Communicator& comm, const EngineInput& input) {
+  Collector collector(comm, input);
+  try {
+    for (std::size_t point : input.my_points) {
+      if (collector.service()) break;
+      auto outcome = evaluate(*input.study, input.study->points[point], input.models,
+                              [&] { return collector.service(); });
+      if (outcome) collector.store(point, *outcome);
+    }
+  } catch (const Error& e) {
+    collector.request_stop(e.exit_code(), e.what());
+  } catch (const std::exception& e) {
+    collector.request_stop(1, std::string("internal error: ") + e.what());
+  }
+  collector.wait_for_workers();
+  return collector.finish();
+}
+
+int run_worker(const Communicator& comm, const EngineInput& input) {
+  bool stopped = false;
+  auto interrupted = [&] {
+    while (auto envelope = comm.poll()) {
+      comm.receive(*envelope);
+      if (envelope->tag == stop_tag) stopped = true;
+    }
+    if (stop_requested()) stopped = true;
+    return stopped;
+  };
+  try {
+    for (std::size_t point : input.my_points) {
+      if (interrupted()) break;
+      auto outcome = evaluate(*input.study, input.study->points[point], input.models, interrupted);
+      if (outcome) comm.send(0, result_tag, encode_result(point, *outcome));
+    }
+    comm.send(0, done_tag, encode_code(stopped ? 75 : 0));
+  } catch (const Error& e) {
+    comm.send(0, error_tag, encode_code(e.exit_code(), e.what()));
+  } catch (const std::exception& e) {
+    comm.send(0, error_tag, encode_code(1, std::string("internal error: ") + e.what()));
+  }
+  // Wait for rank 0's verdict; a STOP that crossed our DONE is ignored.
+  while (true) {
+    auto envelope = comm.poll();
+    if (!envelope) {
+      sleep_briefly();
+      continue;
+    }
+    const auto bytes = comm.receive(*envelope);
+    if (envelope->tag == final_tag) return decode_code(bytes).first;
+  }
+}
+
+}  // namespace
+
+void commit_partial(const ResultData& result, const std::string& partial_path) {
+  write_result_file(partial_path, result);
+}
+
+int run_engine(const Communicator& comm, const EngineInput& input) {
+  return comm.rank() == 0 ? run_collector(comm, input) : run_worker(comm, input);
+}
+
+}  // namespace icl

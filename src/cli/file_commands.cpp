@@ -1,0 +1,169 @@
+/// Commands on result files: `merge`, `info`, `export`.
+#include "cli/commands.hpp"
+#include "cli/csv.hpp"
+#include "cli/provenance.hpp"
+#include "core/errors.hpp"
+#include "io/result_file.hpp"
+
+#include <cmath>
+#include <cstdio>
+#include <iostream>
+#include <map>
+#include <memory>
+
+namespace icl {
+namespace {
+
+int run_export(const std::string& path, const std::string& format) {
+  if (format != "csv") throw ConfigError("--format: expected csv, got '" + format + "'");
+  const ResultData data = read_result_file(path);
+  write_export_header(std::cout);
+  for (std::size_t i = 0; i < data.points.size(); ++i)
+    for (const auto& columns : data.predictors) {
+      ExportRow row;
+      row.point = static_cast<long long>(i);
+      row.dim = static_cast<int>(data.points.dim[i]);
+      row.train_length = static_cast<int>(data.points.train_length[i]);
+      row.test_length = static_cast<int>(data.points.test_length[i]);
+      row.shift = data.points.shift[i];
+      row.covariance = data.points.covariance[i];
+      row.predictor = columns.name;
+      if (data.points.status[i] == 1) {
+        row.risk = columns.risk[i];
+        row.standard_error = columns.standard_error[i];
+        row.prompts = columns.prompts[i];
+      }
+      if (std::isfinite(columns.theory[i])) row.theory = columns.theory[i];
+      write_export_row(std::cout, row);
+    }
+  return 0;
+}
+
+int run_info(const std::string& path) {
+  const ResultData data = read_result_file(path);
+  const auto& p = data.provenance;
+  std::size_t done = 0;
+  for (auto s : data.points.status) done += s;
+  std::cout << path << "\n  study " << p.study << ", seed " << p.seed << ", shard " << p.shard
+            << "\n  written by " << p.program << ' ' << p.version << " (commit " << p.git_commit
+            << ") on " << p.hostname << " at " << p.created << "\n  " << p.mpi_ranks
+            << " MPI ranks x " << p.omp_threads << " OpenMP threads; rng " << p.rng << '\n';
+  for (const auto& [key, value] : p.slurm) std::cout << "  " << key << " = " << value << '\n';
+  std::cout << "  points: " << done << " of " << data.points.size() << " done"
+            << (done == data.points.size() ? " (complete)" : " (incomplete: continue with --resume)")
+            << "\n  models: " << data.models.size() << '\n';
+  std::printf("  %-12s %8s %14s %14s %10s\n", "predictor", "points", "mean |z|", "max |z|", "|z| > 4");
+  for (const auto& columns : data.predictors) {
+    std::size_t with_theory = 0, flagged = 0;
+    double sum = 0, worst = 0;
+    for (std::size_t i = 0; i < data.points.size(); ++i) {
+      // A theory of exactly 0 (noise-free OLS with M >= d) leaves only rounding: no z-score.
+      if (data.points.status[i] != 1 || !std::isfinite(columns.theory[i]) || columns.theory[i] == 0)
+        continue;
+      const double se = columns.standard_error[i];
+      if (!(se > 0)) continue;
+      const double z = std::abs(columns.risk[i] - columns.theory[i]) / se;
+      ++with_theory;
+      sum += z;
+      worst = std::max(worst, z);
+      flagged += z > 4;
+    }
+    if (with_theory > 0)
+      std::printf("  %-12s %8zu %14.3f %14.3f %10zu\n", columns.name.c_str(), with_theory,
+                  sum / with_theory, worst, flagged);
+    else
+      std::printf("  %-12s %8s %14s %14s %10s\n", columns.name.c_str(), "-", "no theory", "-", "-");
+  }
+  return 0;
+}
+
+int run_merge(const std::vector<std::string>& inputs, const std::string& output) {
+  std::vector<ResultData> shards;
+  for (const auto& path : inputs) shards.push_back(read_result_file(path));
+  const ResultData& first = shards.front();
+  int count = -1;
+  std::map<int, std::string> seen;
+  for (std::size_t k = 0; k < shards.size(); ++k) {
+    const auto& s = shards[k];
+    if (s.provenance.config != first.provenance.config || s.provenance.seed != first.provenance.seed)
+      throw ConfigError(inputs[k] + ": belongs to another study than " + inputs[0] +
+                        " (config or seed differ)");
+    int index = 0, total = 0;
+    if (std::sscanf(s.provenance.shard.c_str(), "%d/%d", &index, &total) != 2)
+      throw ConfigError(inputs[k] + ": shard attribute '" + s.provenance.shard + "' is not I/K");
+    if (count < 0) count = total;
+    if (total != count)
+      throw ConfigError(inputs[k] + ": is shard " + s.provenance.shard + " of " + std::to_string(total) +
+                        ", the others of " + std::to_string(count));
+    if (seen.count(index))
+      throw ConfigError(inputs[k] + ": duplicate of shard " + std::to_string(index) + " (also " +
+                        seen[index] + ")");
+    seen[index] = inputs[k];
+  }
+  std::string missing;
+  for (int i = 0; i < count; ++i)
+    if (!seen.count(i)) missing += (missing.empty() ? "" : ", ") + std::to_string(i);
+  if (!missing.empty())
+    throw ConfigError("merge: missing shard(s) " + missing + " of " + std::to_string(count));
+
+  ResultData merged = first;
+  std::fill(merged.points.status.begin(), merged.points.status.end(), 0);
+  std::map<std::string, const ModelRecord*> models;
+  for (std::size_t k = 0; k < shards.size(); ++k) {
+    const auto& s = shards[k];
+    for (std::size_t i = 0; i < s.points.size(); ++i) {
+      if (s.points.status[i] != 1) continue;
+      if (merged.points.status[i] == 1)
+        throw ConfigError(inputs[k] + ": point " + std::to_string(i) + " is also in another shard");
+      merged.points.status[i] = 1;
+      merged.points.seconds[i] = s.points.seconds[i];
+      for (std::size_t p = 0; p < merged.predictors.size(); ++p) {
+        merged.predictors[p].risk[i] = s.predictors[p].risk[i];
+        merged.predictors[p].standard_error[i] = s.predictors[p].standard_error[i];
+        merged.predictors[p].prompts[i] = s.predictors[p].prompts[i];
+      }
+    }
+    for (const auto& model : s.models) models.emplace(model.key, &model);
+  }
+  for (std::size_t i = 0; i < merged.points.size(); ++i)
+    if (merged.points.status[i] != 1)
+      throw ConfigError("merge: point " + std::to_string(i) +
+                        " is pending in every shard (an unfinished shard? continue it with --resume)");
+  merged.models.clear();
+  for (const auto& [key, model] : models) merged.models.push_back(*model);
+  fill_provenance(merged.provenance, static_cast<int>(first.provenance.mpi_ranks),
+                  static_cast<int>(first.provenance.omp_threads));
+  merged.provenance.shard = "0/1";
+  write_result_file(output, merged);
+  std::cerr << "merged " << shards.size() << " shards into " << output << '\n';
+  return 0;
+}
+
+}  // namespace
+
+CommandAction register_export_command(CLI::App& app) {
+  auto path = std::make_shared<std::string>();
+  auto format = std::make_shared<std::string>("csv");
+  auto* command = app.add_subcommand("export", "One row per (point, predictor) to stdout");
+  command->add_option("file", *path, "result file (HDF5)")->required();
+  command->add_option("--format", *format, "output format (csv)")->capture_default_str();
+  return [path, format](CommandContext&) { return run_export(*path, *format); };
+}
+
+CommandAction register_info_command(CLI::App& app) {
+  auto path = std::make_shared<std::string>();
+  auto* command = app.add_subcommand("info", "Provenance, completeness, per-predictor summary");
+  command->add_option("file", *path, "result file (HDF5)")->required();
+  return [path](CommandContext&) { return run_info(*path); };
+}
+
+CommandAction register_merge_command(CLI::App& app) {
+  auto inputs = std::make_shared<std::vector<std::string>>();
+  auto output = std::make_shared<std::string>();
+  auto* command = app.add_subcommand("merge", "Combine the shard files of one study");
+  command->add_option("shards", *inputs, "shard files")->required();
+  command->add_option("-o,--output", *output, "merged result file")->required();
+  return [inputs, output](CommandContext&) { return run_merge(*inputs, *output); };
+}
+
+}  // namespace icl

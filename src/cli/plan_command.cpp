@@ -1,0 +1,82 @@
+/// `icl-study validate CONFIG` and `icl-study plan CONFIG --ranks R`.
+#include "cli/commands.hpp"
+#include "cli/study.hpp"
+#include "evaluation/monte_carlo.hpp"
+#include "parallel/partition.hpp"
+
+#include <cstdio>
+#include <iostream>
+#include <memory>
+
+namespace icl {
+namespace {
+
+int run_validate(const std::string& path) {
+  const Study study = expand_study(parse_config_file(path));
+  std::cout << path << ": valid; " << study.points.size() << " grid points, "
+            << study.settings.size() << " training settings, " << study.config.predictors.size()
+            << " predictors, " << study.config.prompts << " prompts per point\n";
+  return 0;
+}
+
+/// "0-3,7,9-10": a compact list of point indices.
+std::string ranges(const std::vector<std::size_t>& items) {
+  std::string text;
+  for (std::size_t i = 0; i < items.size();) {
+    std::size_t j = i;
+    while (j + 1 < items.size() && items[j + 1] == items[j] + 1) ++j;
+    if (!text.empty()) text += ',';
+    text += std::to_string(items[i]);
+    if (j > i) {
+      text += '-';
+      text += std::to_string(items[j]);
+    }
+    i = j + 1;
+  }
+  return text;
+}
+
+int run_plan(const std::string& path, int ranks) {
+  const Study study = expand_study(parse_config_file(path));
+  std::vector<double> costs;
+  for (const auto& point : study.points)
+    costs.push_back(estimated_point_seconds(point.dim, point.test_length, study.config.predictors,
+                                            study.config.prompts));
+  const auto owners = balanced_partition(costs, ranks);
+  const auto loads = owner_loads(costs, owners, ranks);
+  double total = 0;
+  for (double c : costs) total += c;
+  std::printf("%zu points, estimated %.1f core-seconds in all (cost model: evaluation only)\n",
+              study.points.size(), total);
+  std::printf("%6s %8s %12s  %s\n", "rank", "points", "est. seconds", "point indices");
+  for (int rank = 0; rank < ranks; ++rank) {
+    std::vector<std::size_t> mine;
+    for (std::size_t i = 0; i < owners.size(); ++i)
+      if (owners[i] == rank) mine.push_back(i);
+    std::printf("%6d %8zu %12.2f  %s\n", rank, mine.size(), loads[rank], ranges(mine).c_str());
+  }
+  std::printf("imbalance (max/mean): %.4f\n", imbalance(loads));
+  return 0;
+}
+
+}  // namespace
+
+CommandAction register_validate_command(CLI::App& app) {
+  auto path = std::make_shared<std::string>();
+  auto* command = app.add_subcommand("validate", "Check a config; print the grid size; exit 2 on any error");
+  command->add_option("config", *path, "study config (TOML)")->required();
+  return [path](CommandContext&) { return run_validate(*path); };
+}
+
+CommandAction register_plan_command(CLI::App& app) {
+  auto path = std::make_shared<std::string>();
+  auto ranks = std::make_shared<int>(1);
+  auto* command = app.add_subcommand("plan", "Show how the grid splits over R ranks, with cost estimates");
+  command->add_option("config", *path, "study config (TOML)")->required();
+  command->add_option("--ranks", *ranks, "number of MPI ranks (or shards)")
+      ->required()
+      ->check(CLI::Range(1, 1 << 20));
+  return [path, ranks](CommandContext&) { return run_plan(*path, *ranks); };
+}
+
+}  // namespace icl

@@ -1,0 +1,52 @@
+#include "parallel/partition.hpp"
+
+#include <algorithm>
+#include <numeric>
+#include <queue>
+#include <stdexcept>
+
+namespace icl {
+
+Slice slice(std::size_t n, int ranks, int rank) {
+  if (ranks < 1 || rank < 0 || rank >= ranks) throw std::invalid_argument("slice: bad rank");
+  const std::size_t base = n / ranks, extra = n % ranks;
+  const std::size_t r = static_cast<std::size_t>(rank);
+  const std::size_t begin = r * base + std::min(r, extra);
+  return {begin, begin + base + (r < extra ? 1 : 0)};
+}
+
+std::vector<int> balanced_partition(std::span<const double> costs, int parts) {
+  if (parts < 1) throw std::invalid_argument("balanced_partition: parts < 1");
+  std::vector<std::size_t> order(costs.size());
+  std::iota(order.begin(), order.end(), 0);
+  std::stable_sort(order.begin(), order.end(),
+                   [&](std::size_t a, std::size_t b) { return costs[a] > costs[b]; });
+  // Min-heap of (load, owner): the least-loaded owner, the lowest index among equals.
+  using Entry = std::pair<double, int>;
+  std::priority_queue<Entry, std::vector<Entry>, std::greater<>> heap;
+  for (int p = 0; p < parts; ++p) heap.push({0.0, p});
+  std::vector<int> owners(costs.size(), 0);
+  for (std::size_t item : order) {
+    auto [load, owner] = heap.top();
+    heap.pop();
+    owners[item] = owner;
+    heap.push({load + costs[item], owner});
+  }
+  return owners;
+}
+
+std::vector<double> owner_loads(std::span<const double> costs, std::span<const int> owners,
+                                int parts) {
+  std::vector<double> loads(static_cast<std::size_t>(parts), 0.0);
+  for (std::size_t i = 0; i < costs.size(); ++i) loads[static_cast<std::size_t>(owners[i])] += costs[i];
+  return loads;
+}
+
+double imbalance(std::span<const double> loads) {
+  if (loads.empty()) return 1.0;
+  const double total = std::accumulate(loads.begin(), loads.end(), 0.0);
+  if (total <= 0.0) return 1.0;
+  return *std::max_element(loads.begin(), loads.end()) / (total / static_cast<double>(loads.size()));
+}
+
+}  // namespace icl
