@@ -3,6 +3,7 @@
 #include "cli/limits.hpp"
 #include "core/covariance.hpp"
 #include "core/errors.hpp"
+#include "core/parse.hpp"
 #include "core/predictors.hpp"
 
 #include <toml++/toml.h>
@@ -96,9 +97,7 @@ class Section {
     const std::string value = string_or(key, fallback);
     for (const auto& c : choices)
       if (value == c) return value;
-    std::string list;
-    for (const auto& c : choices) list += (list.empty() ? "" : ", ") + c;
-    fail(key, "expected one of " + list + ", got \"" + value + "\"");
+    fail(key, "expected one of " + join(choices, ", ") + ", got \"" + value + "\"");
   }
 
   template <typename Item>

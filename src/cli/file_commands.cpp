@@ -3,6 +3,7 @@
 #include "cli/csv.hpp"
 #include "cli/provenance.hpp"
 #include "core/errors.hpp"
+#include "core/parse.hpp"
 #include "io/result_file.hpp"
 
 #include <cmath>
@@ -100,11 +101,11 @@ int run_merge(const std::vector<std::string>& inputs, const std::string& output)
                         seen[index] + ")");
     seen[index] = inputs[k];
   }
-  std::string missing;
+  std::vector<std::string> missing;
   for (int i = 0; i < count; ++i)
-    if (!seen.count(i)) missing += (missing.empty() ? "" : ", ") + std::to_string(i);
+    if (!seen.count(i)) missing.push_back(std::to_string(i));
   if (!missing.empty())
-    throw ConfigError("merge: missing shard(s) " + missing + " of " + std::to_string(count));
+    throw ConfigError("merge: missing shard(s) " + join(missing, ", ") + " of " + std::to_string(count));
 
   ResultData merged = first;
   std::fill(merged.points.status.begin(), merged.points.status.end(), 0);

@@ -25,6 +25,15 @@ long long parse_integer(std::string_view text, const std::string& what) {
   return value;
 }
 
+std::string join(const std::vector<std::string>& items, std::string_view separator) {
+  std::string text;
+  for (std::size_t i = 0; i < items.size(); ++i) {
+    if (i > 0) text.append(separator);
+    text.append(items[i]);
+  }
+  return text;
+}
+
 std::vector<std::string_view> split(std::string_view text, char separator) {
   std::vector<std::string_view> pieces;
   std::size_t start = 0;

@@ -11,6 +11,9 @@ namespace icl {
 double parse_finite_double(std::string_view text, const std::string& what);
 /// Parse a non-negative integer that fits in `long long`.
 long long parse_integer(std::string_view text, const std::string& what);
+/// "a, b, c": the items joined by a separator.
+std::string join(const std::vector<std::string>& items, std::string_view separator);
+
 /// Split on a separator, keeping empty pieces (so "1,,2" is an error for the caller to report).
 std::vector<std::string_view> split(std::string_view text, char separator);
 

@@ -1,6 +1,7 @@
 #include "core/predictors.hpp"
 
 #include "core/errors.hpp"
+#include "core/parse.hpp"
 
 #include <Eigen/Cholesky>
 #include <Eigen/QR>
@@ -106,10 +107,9 @@ std::span<const std::string_view> known_predictors() { return predictor_names; }
 void check_predictor_name(std::string_view name, const std::string& where) {
   if (std::find(predictor_names.begin(), predictor_names.end(), name) != predictor_names.end())
     return;
-  std::string valid;
-  for (auto known : predictor_names) valid += (valid.empty() ? "" : ", ") + std::string(known);
+  const std::vector<std::string> valid(predictor_names.begin(), predictor_names.end());
   throw ConfigError(where + ": unknown predictor '" + std::string(name) + "', expected one of " +
-                    valid);
+                    join(valid, ", "));
 }
 
 PointModel::PointModel(const Covariance& training_covariance, int train_length,

@@ -19,8 +19,10 @@ void check(herr_t status, const std::string& what, const std::string& action) {
 }
 
 std::string child_path(const Handle& parent, const std::string& name) {
-  const std::string& base = parent.what();
-  return base + (base.empty() || base.back() == '/' || base.back() == ':' ? "" : "/") + name;
+  std::string path = parent.what();
+  if (!path.empty() && path.back() != '/' && path.back() != ':') path += '/';
+  path += name;
+  return path;
 }
 
 Handle make_simple_space(hsize_t size, const std::string& what) {

@@ -2,6 +2,7 @@
 #include <boost/test/unit_test.hpp>
 
 #include "core/errors.hpp"
+#include "core/parse.hpp"
 #include "core/rng.hpp"
 #include "core/theory.hpp"
 #include "test_support.hpp"
@@ -18,9 +19,9 @@ using namespace icl;
 namespace {
 std::string covariance_for(const std::string& kind, int dim) {
   if (kind == "diag") {
-    std::string spec = "diag:";
-    for (int i = 0; i < dim; ++i) spec += (i ? "," : "") + std::to_string(4.0 / (1 + i));
-    return spec;
+    std::vector<std::string> entries;
+    for (int i = 0; i < dim; ++i) entries.push_back(std::to_string(4.0 / (1 + i)));
+    return "diag:" + join(entries, ",");
   }
   if (kind == "rotated") return "rotated:power:1";
   if (kind == "toeplitz") return "toeplitz:0.8";

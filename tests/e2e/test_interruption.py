@@ -1,0 +1,114 @@
+"""A run killed part-way, or stopped by a signal, resumes to the same export as an uninterrupted run."""
+import os
+import signal
+import subprocess
+import time
+
+import h5py
+import pytest
+
+from conftest import BINARY, CONFIGS, MPI_ENV, export, icl
+
+SLOW = CONFIGS / "slow.toml"
+
+
+def done_points(path):
+    with h5py.File(path, "r") as f:
+        return int(f["points/status"][()].sum())
+
+
+def start(out, ranks=None):
+    command = [str(BINARY), "run", str(SLOW), "-o", str(out), "--threads", "1", "--progress", "off",
+               "--commit-every", "0.2"]
+    if ranks:
+        command = ["mpirun", "-n", str(ranks), "--oversubscribe", "--bind-to", "none", *command]
+    return subprocess.Popen(command, env=MPI_ENV, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            text=True)
+
+
+def wait_for_partial(out, minimum=2, timeout=60):
+    partial = out.with_name(out.name + ".partial")
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        if partial.exists():
+            try:
+                if done_points(partial) >= minimum:
+                    return partial
+            except OSError:
+                pass  # caught between two renames
+        time.sleep(0.05)
+    raise AssertionError("no partial file with finished points appeared")
+
+
+@pytest.fixture(scope="module")
+def expected(tmp_path_factory):
+    """The export of an uninterrupted run (two ranks, to share the work)."""
+    out = tmp_path_factory.mktemp("reference") / "whole.h5"
+    icl("run", SLOW, "-o", out, "--progress", "off", ranks=2)
+    return export(out)
+
+
+def test_sigkill_then_resume(binary, tmp_path, expected):
+    out = tmp_path / "killed.h5"
+    process = start(out)
+    partial = wait_for_partial(out)
+    process.send_signal(signal.SIGKILL)
+    process.wait()
+    assert not out.exists()
+    saved = done_points(partial)
+    assert 0 < saved < 16
+    icl("run", SLOW, "-o", out, "--resume", "--progress", "off")
+    assert export(out) == expected
+    assert not partial.exists()
+
+
+def test_sigkill_of_one_rank_then_resume(binary, tmp_path, expected):
+    out = tmp_path / "rank-killed.h5"
+    process = start(out, ranks=2)
+    wait_for_partial(out)
+    ranks = subprocess.run(["pgrep", "-P", str(process.pid), "-f", "icl-study"],
+                           capture_output=True, text=True).stdout.split()
+    assert len(ranks) == 2, ranks
+    os.kill(int(ranks[-1]), signal.SIGKILL)
+    process.wait(timeout=60)  # mpirun takes the job down
+    assert process.returncode != 0
+    icl("run", SLOW, "-o", out, "--resume", "--progress", "off", ranks=2)
+    assert export(out) == expected
+
+
+def test_sigterm_exits_75_then_resume(binary, tmp_path, expected):
+    out = tmp_path / "terminated.h5"
+    process = start(out)
+    wait_for_partial(out)
+    sent = time.time()
+    process.send_signal(signal.SIGTERM)
+    _, stderr = process.communicate(timeout=30)
+    assert process.returncode == 75, stderr
+    assert time.time() - sent < 10
+    assert "--resume" in stderr
+    icl("run", SLOW, "-o", out, "--resume", "--progress", "off")
+    assert export(out) == expected
+
+
+def test_sigusr1_under_mpirun_exits_75_then_resume(binary, tmp_path, expected):
+    out = tmp_path / "usr1.h5"
+    process = start(out, ranks=2)
+    wait_for_partial(out)
+    process.send_signal(signal.SIGUSR1)  # mpirun forwards SIGUSR1 to every rank
+    process.communicate(timeout=30)
+    assert process.returncode == 75
+    icl("run", SLOW, "-o", out, "--resume", "--progress", "off", ranks=2)
+    assert export(out) == expected
+
+
+def test_resume_refuses_another_config(binary, tmp_path):
+    out = tmp_path / "a.h5"
+    process = start(out)
+    wait_for_partial(out)
+    process.send_signal(signal.SIGTERM)
+    process.communicate(timeout=30)
+    other = tmp_path / "other.toml"
+    other.write_text(SLOW.read_text().replace("seed = 11", "seed = 12"))
+    result = icl("run", other, "-o", out, "--resume", check=False)
+    assert result.returncode == 2
+    assert "a.h5.partial" in result.stderr and "seed" in result.stderr

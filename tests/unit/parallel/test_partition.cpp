@@ -1,0 +1,54 @@
+#define BOOST_TEST_MODULE parallel_partition
+#include <boost/test/unit_test.hpp>
+
+#include "core/rng.hpp"
+#include "parallel/partition.hpp"
+
+#include <numeric>
+
+// The partition is a pure function: tested here without starting MPI.
+
+using namespace icl;
+
+BOOST_AUTO_TEST_CASE(slices_cover_everything_once) {
+  for (std::size_t n : {0u, 1u, 7u, 100u})
+    for (int ranks : {1, 2, 3, 8}) {
+      std::size_t next = 0;
+      for (int rank = 0; rank < ranks; ++rank) {
+        const Slice s = slice(n, ranks, rank);
+        BOOST_TEST(s.begin == next);
+        BOOST_TEST(s.end - s.begin <= n / ranks + 1);
+        next = s.end;
+      }
+      BOOST_TEST(next == n);
+    }
+}
+
+BOOST_AUTO_TEST_CASE(lpt_is_deterministic_and_balanced) {
+  RandomStream random(1, {2, 3, Stream::shift});
+  std::vector<double> costs(1000);
+  for (auto& c : costs) c = random.exponential();
+  const auto owners = balanced_partition(costs, 16);
+  BOOST_TEST(owners == balanced_partition(costs, 16));
+  const auto loads = owner_loads(costs, owners, 16);
+  BOOST_TEST(std::accumulate(loads.begin(), loads.end(), 0.0) ==
+             std::accumulate(costs.begin(), costs.end(), 0.0), boost::test_tools::tolerance(1e-12));
+  BOOST_TEST(imbalance(loads) < 1.01);
+}
+
+BOOST_AUTO_TEST_CASE(more_owners_than_items_leaves_some_idle) {
+  const std::vector<double> costs = {3.0, 1.0, 2.0};
+  const auto owners = balanced_partition(costs, 5);
+  // Largest first, each to the least-loaded (lowest index on ties) owner.
+  BOOST_TEST(owners == (std::vector<int>{0, 2, 1}));
+  const auto loads = owner_loads(costs, owners, 5);
+  BOOST_TEST(loads[3] == 0.0);
+  BOOST_TEST(loads[4] == 0.0);
+}
+
+BOOST_AUTO_TEST_CASE(one_big_item_bounds_the_balance) {
+  const std::vector<double> costs = {10.0, 1.0, 1.0, 1.0, 1.0};
+  const auto loads = owner_loads(costs, balanced_partition(costs, 2), 2);
+  BOOST_TEST(loads[0] == 10.0);
+  BOOST_TEST(loads[1] == 4.0);
+}
