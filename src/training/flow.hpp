@@ -1,6 +1,6 @@
 #pragma once
 /// Gradient flow on the population loss in the reduced coordinates (U, u) of Lemma 5.2, integrated
-/// by Boost.Odeint's adaptive Dormand-Prince 5(4) stepper with error control.
+/// by Boost.Odeint.s adaptive Rosenbrock 4 stepper (implicit, error-controlled).
 #include "core/covariance.hpp"
 #include "core/lsa.hpp"
 

@@ -40,6 +40,9 @@ class ReducedLoss {
   double gamma_operator_norm() const { return gamma_norm_; }
   /// max A_ij: the fastest rate of the flow is about 2 u² max A_ij.
   double max_curvature() const { return max_curvature_; }
+  /// A and b of the eigenbasis form.
+  const Eigen::MatrixXd& curvature() const { return curvature_; }
+  const Eigen::VectorXd& forcing() const { return forcing_; }
   /// ‖b‖: the size of the gradient's forcing term, the scale of the stopping tolerance.
   double forcing_norm() const { return forcing_.norm(); }
 
