@@ -112,7 +112,9 @@ class Collector {
 
   /// Handle every waiting message, commit and report if due. True when the run should stop.
   bool service() {
+    const auto polling = Clock::now();
     while (auto envelope = comm_.poll()) handle(*envelope);
+    mpi_seconds_ += std::chrono::duration<double>(Clock::now() - polling).count();
     if (stop_requested()) request_stop(75, "");
     const auto now = Clock::now();
     if (dirty_ && now - last_commit_ >= std::chrono::duration<double>(input_.commit_interval_seconds))
@@ -121,6 +123,8 @@ class Collector {
     return stopping_;
   }
 
+  /// Rank 0's own points are done: keep collecting. (Time spent waiting here is idle time, not
+  /// communication, and is not counted as such.)
   void wait_for_workers() {
     while (workers_running_ > 0) {
       if (auto envelope = comm_.poll())
@@ -145,10 +149,11 @@ class Collector {
 
   /// Write the final or partial file and release the workers with the outcome.
   int finish() {
-    report(true);
     try {
       if (outcome_ == 0 && done_ == input_.total_points) {
+        const auto start = Clock::now();
         write_result_file(input_.final_path, result_);
+        hdf5_seconds_ += std::chrono::duration<double>(Clock::now() - start).count();
         std::error_code ignored;
         std::filesystem::remove(input_.partial_path, ignored);
       } else {
@@ -159,6 +164,13 @@ class Collector {
         outcome_ = e.exit_code();
         message_ = e.what();
       }
+    }
+    report(true);
+    if (input_.progress != ProgressMode::off) {
+      const double elapsed = std::chrono::duration<double>(Clock::now() - start_).count();
+      std::fprintf(stderr, "rank 0 time: %.3f s in HDF5 writes (%.2f%%), %.3f s handling MPI messages (%.2f%%) of %.2f s\n",
+                   hdf5_seconds_, 100.0 * hdf5_seconds_ / elapsed, mpi_seconds_,
+                   100.0 * mpi_seconds_ / elapsed, elapsed);
     }
     if (!message_.empty()) std::cerr << "icl-study: " << message_ << '\n';
     if (outcome_ == 75)
@@ -206,8 +218,10 @@ class Collector {
   }
 
   void commit() {
+    const auto start = Clock::now();
     commit_partial(result_, input_.partial_path);
     last_commit_ = Clock::now();
+    hdf5_seconds_ += std::chrono::duration<double>(last_commit_ - start).count();
     dirty_ = false;
   }
 
@@ -242,6 +256,7 @@ class Collector {
   bool dirty_ = false, stopping_ = false, live_ = false;
   int outcome_ = 0;
   std::string message_;
+  double hdf5_seconds_ = 0, mpi_seconds_ = 0;
 };
 
 int run_collector(const Communicator& comm, const EngineInput& input) {
