@@ -25,5 +25,6 @@ CommandAction register_merge_command(CLI::App& app);
 CommandAction register_info_command(CLI::App& app);
 CommandAction register_export_command(CLI::App& app);
 CommandAction register_validate_command(CLI::App& app);
+CommandAction register_shifts_command(CLI::App& app);
 
 }  // namespace icl

@@ -5,11 +5,14 @@
 #include "core/errors.hpp"
 #include "core/parse.hpp"
 #include "core/predictors.hpp"
+#include "core/prompt.hpp"
+#include "core/shift.hpp"
 
 #include <toml++/toml.h>
 
 #include <cmath>
 #include <fstream>
+#include <optional>
 #include <set>
 #include <sstream>
 
@@ -253,15 +256,29 @@ StudyConfig parse_config_text(const std::string& text, const std::string& source
   config.grid.test_length = grid.integer_list("M", 1, limits::max_length);
   config.grid.shift = grid.has("shift") ? grid.string_list("shift") : std::vector<std::string>{"none"};
   config.grid.covariance = grid.string_list("covariance");
-  for (const auto& shift : config.grid.shift)
-    if (shift != "none")
-      grid.fail("shift", "unknown shift \"" + shift + "\", expected one of: none");
+  std::vector<Shift> shifts;
+  for (const auto& text : config.grid.shift) {
+    try {
+      shifts.push_back(Shift::parse(text));
+    } catch (const ConfigError& e) {
+      grid.fail("shift", e.what());
+    }
+  }
   for (const auto& spec : config.grid.covariance)
     for (int dim : config.grid.dim) {
+      std::optional<Covariance> covariance;
       try {
-        Covariance::parse(spec, dim, config.seed);
+        covariance = Covariance::parse(spec, dim, config.seed);
       } catch (const ConfigError& e) {
         grid.fail("covariance", std::string(e.what()) + " (d = " + std::to_string(dim) + ")");
+      }
+      for (const auto& shift : shifts) {
+        try {
+          PromptLaw::shifted(*covariance, shift, config.seed);
+        } catch (const ConfigError& e) {
+          grid.fail("shift", std::string(e.what()) + " (d = " + std::to_string(dim) +
+                                 ", covariance " + spec + ")");
+        }
       }
     }
   grid.reject_unknown_keys();

@@ -34,7 +34,8 @@ std::optional<PointOutcome> evaluate(const Study& study, const GridPoint& point,
   const auto start = Clock::now();
   const auto& config = study.config;
   const Covariance covariance = Covariance::parse(point.covariance, point.dim, config.seed);
-  const PointModel model(covariance, point.train_length, covariance, point.test_length, 0.0,
+  const PromptLaw law = PromptLaw::shifted(covariance, Shift::parse(point.shift), config.seed);
+  const PointModel model(covariance, point.train_length, law, point.test_length,
                          models[point.setting]);
   std::vector<std::unique_ptr<Predictor>> owned;
   std::vector<const Predictor*> predictors;
@@ -42,7 +43,7 @@ std::optional<PointOutcome> evaluate(const Study& study, const GridPoint& point,
     owned.push_back(model.make(name));
     predictors.push_back(owned.back().get());
   }
-  const PromptSampler sampler(covariance, point.test_length, 0.0);
+  const PromptSampler sampler(law, point.test_length);
   auto statistics = estimate_point(sampler, predictors, config.seed, point.random_address,
                                    config.prompts, interrupted);
   if (!statistics) return std::nullopt;

@@ -2,7 +2,10 @@
 #include "cli/csv.hpp"
 #include "cli/limits.hpp"
 #include "core/covariance.hpp"
+#include "core/errors.hpp"
 #include "core/predictors.hpp"
+#include "core/prompt.hpp"
+#include "core/shift.hpp"
 
 #include <iostream>
 #include <memory>
@@ -16,14 +19,19 @@ struct TheoryOptions {
   int train_length = 0;
   int test_length = 0;
   std::string covariance = "identity";
+  std::string shift = "none";
   double noise = 0.0;
   std::uint64_t seed = 1;
 };
 
 int run_theory(const TheoryOptions& options) {
   const Covariance covariance = Covariance::parse(options.covariance, options.dim, options.seed);
-  const PointModel model(covariance, options.train_length, covariance, options.test_length,
-                         options.noise);
+  PromptLaw law = PromptLaw::shifted(covariance, Shift::parse(options.shift), options.seed);
+  if (options.noise > 0.0) {
+    if (law.noise_std > 0.0) throw ConfigError("--noise: the shift '" + options.shift + "' sets the noise already");
+    law.noise_std = options.noise;
+  }
+  const PointModel model(covariance, options.train_length, law, options.test_length);
   write_export_header(std::cout);
   for (auto predictor : known_predictors()) {
     const auto value = model.theory(predictor);
@@ -33,6 +41,7 @@ int run_theory(const TheoryOptions& options) {
     row.train_length = options.train_length;
     row.test_length = options.test_length;
     row.covariance = options.covariance;
+    row.shift = options.shift;
     row.predictor = std::string(predictor);
     row.theory = value;
     write_export_row(std::cout, row);
@@ -59,12 +68,24 @@ CommandAction register_theory_command(CLI::App& app) {
                       "covariance spec: identity, diag:l1,...,ld, power:a, toeplitz:r, "
                       "rotated:<spec>, random-exp")
       ->capture_default_str();
+  command->add_option("--shift", options->shift, "test-time shift (see `icl-study shifts`)")
+      ->capture_default_str();
   command->add_option("--noise", options->noise, "label noise standard deviation s")
       ->check(CLI::Range(0.0, 1e6))
       ->capture_default_str();
   command->add_option("--seed", options->seed, "master seed (fixes rotated: covariances)")
       ->capture_default_str();
   return [options](CommandContext&) { return run_theory(*options); };
+}
+
+CommandAction register_shifts_command(CLI::App& app) {
+  app.add_subcommand("shifts", "List the test-time shifts with their definitions");
+  return [](CommandContext&) {
+    for (const auto& entry : shift_catalogue())
+      std::cout << entry.syntax << " [" << to_string(entry.family) << "]\n    " << entry.definition
+                << '\n';
+    return 0;
+  };
 }
 
 }  // namespace icl

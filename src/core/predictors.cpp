@@ -112,36 +112,72 @@ void check_predictor_name(std::string_view name, const std::string& where) {
                     join(valid, ", "));
 }
 
+std::variant<std::monostate, theory::GaussianTestLaw, theory::RandomExpTestLaw> closed_form_law(
+    const PromptLaw& law, int test_length, bool ignore_query_rule) {
+  if (!ignore_query_rule && !law.is_gaussian_independent()) return std::monostate{};
+  const int dim = law.dim();
+  if (law.inputs.is_random()) {
+    if (law.query_covariance || law.transform.size() > 0) return std::monostate{};
+    return theory::RandomExpTestLaw{dim, law.inputs.random_scale(), law.noise_std, test_length,
+                                    law.task_scale, law.query_scale};
+  }
+  if (law.query_covariance && law.query_covariance->is_random()) return std::monostate{};
+  const Eigen::MatrixXd transform =
+      law.transform.size() > 0 ? law.transform : Eigen::MatrixXd::Identity(dim, dim);
+  const Eigen::MatrixXd prompt = transform * law.inputs.matrix() * transform.transpose();
+  const Eigen::MatrixXd query_base =
+      law.query_covariance ? law.query_covariance->matrix() : law.inputs.matrix();
+  const Eigen::MatrixXd query =
+      law.query_scale * law.query_scale * transform * query_base * transform.transpose();
+  return theory::GaussianTestLaw{
+      prompt, query, law.task_scale * law.task_scale * Eigen::MatrixXd::Identity(dim, dim),
+      law.noise_std, test_length};
+}
+
 PointModel::PointModel(const Covariance& training_covariance, int train_length,
                        const Covariance& test_covariance, int test_length, double noise_std,
                        std::optional<LsaParameters> trained)
-    : noise_std_(noise_std), trained_(std::move(trained)) {
-  if (training_covariance.dim() != test_covariance.dim())
-    throw ConfigError("training covariance '" + training_covariance.spec() + "' and test covariance '" +
-                      test_covariance.spec() + "' have different dimensions");
+    : PointModel(training_covariance, train_length, PromptLaw(test_covariance, noise_std),
+                 test_length, std::move(trained)) {}
+
+PointModel::PointModel(const Covariance& training_covariance, int train_length,
+                       const PromptLaw& test_law, int test_length,
+                       std::optional<LsaParameters> trained)
+    : noise_std_(test_law.noise_std), trained_(std::move(trained)) {
+  if (training_covariance.dim() != test_law.dim())
+    throw ConfigError("training covariance '" + training_covariance.spec() + "' and test law '" +
+                      test_law.inputs.spec() + "' have different dimensions");
   const int dim = training_covariance.dim();
   training_preconditioner_ =
       training_covariance.is_random()
           ? theory::random_exp_preconditioner(dim, train_length)
           : theory::gamma(training_covariance.matrix(), train_length).llt().solve(
                 Eigen::MatrixXd::Identity(dim, dim));
-  if (test_covariance.is_random()) {
-    theory::RandomExpTestLaw law{dim, test_covariance.random_scale(), noise_std, test_length};
-    best_preconditioner_ = theory::best_preconditioner(law);
-    gd1_optimal_step_ = theory::gd1_optimal_step(law);
-    law_ = law;
-  } else {
-    auto law = theory::GaussianTestLaw::in_distribution(test_covariance.matrix(), test_length,
-                                                        noise_std);
-    best_preconditioner_ = theory::best_preconditioner(law);
-    gd1_optimal_step_ = theory::gd1_optimal_step(law);
-    law_ = std::move(law);
+  law_ = closed_form_law(test_law, test_length, false);
+  tuning_law_ = closed_form_law(test_law, test_length, true);
+  if (std::holds_alternative<std::monostate>(tuning_law_)) {
+    // No closed form even for the Gaussian part: tune on the training law instead.
+    tuning_law_ = closed_form_law(PromptLaw(training_covariance, test_law.noise_std), test_length, true);
   }
+  std::visit(
+      [&](const auto& law) {
+        if constexpr (!std::is_same_v<std::decay_t<decltype(law)>, std::monostate>) {
+          best_preconditioner_ = theory::best_preconditioner(law);
+          gd1_optimal_step_ = theory::gd1_optimal_step(law);
+        }
+      },
+      tuning_law_);
 }
 
-double PointModel::risk_of(const Eigen::MatrixXd& preconditioner) const {
-  return std::visit([&](const auto& law) { return theory::preconditioner_risk(preconditioner, law); },
-                    law_);
+std::optional<double> PointModel::risk_of(const Eigen::MatrixXd& preconditioner) const {
+  return std::visit(
+      [&](const auto& law) -> std::optional<double> {
+        if constexpr (std::is_same_v<std::decay_t<decltype(law)>, std::monostate>)
+          return std::nullopt;
+        else
+          return theory::preconditioner_risk(preconditioner, law);
+      },
+      law_);
 }
 
 std::optional<double> PointModel::theory(std::string_view predictor) const {
@@ -153,13 +189,28 @@ std::optional<double> PointModel::theory(std::string_view predictor) const {
   if (predictor == "best-lsa") return risk_of(best_preconditioner_);
   if (predictor == "gd1") return risk_of(identity);
   if (predictor == "gd1-opt") return risk_of(gd1_optimal_step_ * identity);
+  auto ols = [&]() {
+    return std::visit(
+        [](const auto& law) -> std::optional<double> {
+          if constexpr (std::is_same_v<std::decay_t<decltype(law)>, std::monostate>)
+            return std::nullopt;
+          else
+            return theory::ols_risk(law);
+        },
+        law_);
+  };
   if (predictor == "zero")
-    return std::visit([](const auto& law) { return theory::zero_risk(law); }, law_);
-  if (predictor == "ols")
-    return std::visit([](const auto& law) { return theory::ols_risk(law); }, law_);
-  if (predictor == "ridge" && noise_std_ == 0.0)  // penalty 0: ridge is min-norm least squares
-    return std::visit([](const auto& law) { return theory::ols_risk(law); }, law_);
-  return std::nullopt;  // ridge with noise, knn3: Monte Carlo only
+    return std::visit(
+        [](const auto& law) -> std::optional<double> {
+          if constexpr (std::is_same_v<std::decay_t<decltype(law)>, std::monostate>)
+            return std::nullopt;
+          else
+            return theory::zero_risk(law);
+        },
+        law_);
+  if (predictor == "ols") return ols();
+  if (predictor == "ridge" && noise_std_ == 0.0) return ols();  // penalty 0: min-norm least squares
+  return std::nullopt;  // ridge with noise, knn3, non-Gaussian shifts: Monte Carlo only
 }
 
 std::unique_ptr<Predictor> PointModel::make(std::string_view predictor) const {

@@ -27,11 +27,19 @@ class Predictor {
   virtual double predict(const Prompt& prompt, const PromptMoments& moments) const = 0;
 };
 
+/// The closed-form description of a test law, when there is one: Gaussian with the query independent
+/// of the prompt (fixed covariance), or random-exp with a query from the same Λ_τ.
+std::variant<std::monostate, theory::GaussianTestLaw, theory::RandomExpTestLaw> closed_form_law(
+    const PromptLaw& law, int test_length, bool ignore_query_rule);
+
 /// A one-layer LSA trained on prompts of length N from a covariance, tested on prompts of length M
-/// (with label noise s): what every predictor and closed form of one grid point needs.
+/// from a (possibly shifted) law: what every predictor and closed form of one grid point needs.
 class PointModel {
  public:
-  /// `seed` fixes rotated covariances; `trained` is the `lsa` model's parameters when there is one.
+  /// `trained` is the `lsa` model's parameters when there is one.
+  PointModel(const Covariance& training_covariance, int train_length, const PromptLaw& test_law,
+             int test_length, std::optional<LsaParameters> trained = std::nullopt);
+  /// In distribution, with label noise: the test law is the covariance itself.
   PointModel(const Covariance& training_covariance, int train_length,
              const Covariance& test_covariance, int test_length, double noise_std,
              std::optional<LsaParameters> trained = std::nullopt);
@@ -49,9 +57,12 @@ class PointModel {
   std::unique_ptr<Predictor> make(std::string_view predictor) const;
 
  private:
-  double risk_of(const Eigen::MatrixXd& preconditioner) const;
+  std::optional<double> risk_of(const Eigen::MatrixXd& preconditioner) const;
 
-  std::variant<theory::GaussianTestLaw, theory::RandomExpTestLaw> law_;
+  using Law = std::variant<std::monostate, theory::GaussianTestLaw, theory::RandomExpTestLaw>;
+  /// The closed-form law of the test prompts (monostate: none), and the Gaussian part of it that
+  /// tunes gd1-opt and best-lsa when the shift itself has no closed form.
+  Law law_, tuning_law_;
   double noise_std_;
   Eigen::MatrixXd training_preconditioner_;
   Eigen::MatrixXd best_preconditioner_;

@@ -3,10 +3,12 @@
 /// N(0, Λ), labels y_i = <w, x_i> (+ optional noise).
 #include "core/covariance.hpp"
 #include "core/rng.hpp"
+#include "core/shift.hpp"
 
 #include <Eigen/Core>
 
 #include <cstdint>
+#include <optional>
 
 namespace icl {
 
@@ -31,23 +33,50 @@ struct PromptMoments {
 };
 void compute_moments(const Prompt& prompt, PromptMoments& moments);
 
-/// Draws prompts of one length from one covariance, addressed by (seed, point, prompt index).
+enum class QueryRule { independent, orthogonal, overlapping };
+
+/// Everything that defines how a prompt is drawn: the training law, or the training law changed by a
+/// test-time shift.
+struct PromptLaw {
+  explicit PromptLaw(Covariance covariance, double noise = 0.0)
+      : inputs(std::move(covariance)), noise_std(noise) {}
+
+  /// The test law of a grid point: `training` changed by `shift`. `seed` fixes the rotations of
+  /// skewed and half-subspace. Throws ConfigError for a shift spec that does not fit.
+  static PromptLaw shifted(const Covariance& training, const Shift& shift, std::uint64_t seed);
+
+  Covariance inputs;                           ///< law of x_1 … x_n (and of x_q unless set below)
+  std::optional<Covariance> query_covariance;  ///< a separate law of x_q
+  double query_scale = 1.0;                    ///< x_q ↦ c x_q
+  Eigen::MatrixXd transform;                   ///< x ↦ A x for every input (empty: none)
+  double task_scale = 1.0;                     ///< w ↦ a w
+  double noise_std = 0.0;                      ///< label noise on prompt and query labels
+  bool random_quadrants = false;               ///< prompt x ↦ |x| ⊙ s, s one sign pattern per prompt
+  QueryRule query_rule = QueryRule::independent;
+
+  int dim() const { return inputs.dim(); }
+  /// True when the law is Gaussian with x_q independent of the prompt (closed forms may exist).
+  bool is_gaussian_independent() const {
+    return !random_quadrants && query_rule == QueryRule::independent;
+  }
+};
+
+/// Draws prompts of one length from one law, addressed by (seed, point, prompt index).
 class PromptSampler {
  public:
+  PromptSampler(PromptLaw law, int length);
   /// `noise_std` is the standard deviation of the label noise on prompt and query labels.
   PromptSampler(const Covariance& covariance, int length, double noise_std);
 
   void sample(std::uint64_t seed, std::uint64_t point, std::uint32_t prompt_index,
               Prompt& out) const;
 
-  const Covariance& covariance() const { return covariance_; }
+  const PromptLaw& law() const { return law_; }
   int length() const { return length_; }
-  double noise_std() const { return noise_std_; }
 
  private:
-  Covariance covariance_;
+  PromptLaw law_;
   int length_;
-  double noise_std_;
 };
 
 /// The embedding E = [x_1 ... x_n x_q; y_1 ... y_n 0] ∈ R^{(d+1)x(n+1)} (MATH.md section 1).

@@ -99,15 +99,15 @@ double preconditioner_risk(const Eigen::MatrixXd& V, const GaussianTestLaw& law)
 }
 
 double preconditioner_risk(const Eigen::MatrixXd& V, const RandomExpTestLaw& law) {
-  // Conditional on Λ_τ = c·diag(λ), the Gaussian formula with Λ' = Q = Λ_τ, Ω = I reads
-  //   (1+1/M) Σ_ij λ_i² λ_j V_ij² + (1/M) Σ_ij λ_i λ_j V_ij² Σ_k λ_k − 2 Σ_i λ_i² V_ii + Σ_i λ_i
-  //   + (s²/M) Σ_ij λ_i λ_j V_ij² + s²;
+  // Conditional on Λ_τ = c·diag(λ), the Gaussian formula with Λ' = Λ_τ, Q = q² Λ_τ, Ω = a² I reads
+  //   q² a² [(1+1/M) Σ_ij λ_i² λ_j V_ij² + (1/M) Σ_ij λ_i λ_j V_ij² Σ_k λ_k − 2 Σ_i λ_i² V_ii + Σ_i λ_i]
+  //   + q² (s²/M) Σ_ij λ_i λ_j V_ij² + s²;
   // average each monomial with the moments of Exp(1).
   const int d = law.dim;
   const double c = law.scale;
   const double m = law.length;
   const double noise_variance = law.noise_std * law.noise_std;
-  double risk = c * d * exp_m1 + noise_variance;
+  double signal = c * d * exp_m1, noise = 0.0;
   for (int i = 0; i < d; ++i) {
     for (int j = 0; j < d; ++j) {
       const double v2 = V(i, j) * V(i, j);
@@ -116,12 +116,13 @@ double preconditioner_risk(const Eigen::MatrixXd& V, const RandomExpTestLaw& law
       const double e_ij_sum = same ? exp_m3 + (d - 1) * exp_m2 * exp_m1
                                    : 2.0 * exp_m2 * exp_m1 + (d - 2) * exp_m1 * exp_m1 * exp_m1;
       const double e_ij = same ? exp_m2 : exp_m1 * exp_m1;  // E λ_i λ_j
-      risk += c * c * c * v2 * ((1.0 + 1.0 / m) * e_ii_j + e_ij_sum / m) +
-              (noise_variance / m) * c * c * e_ij * v2;
+      signal += c * c * c * v2 * ((1.0 + 1.0 / m) * e_ii_j + e_ij_sum / m);
+      noise += (noise_variance / m) * c * c * e_ij * v2;
     }
-    risk -= 2.0 * c * c * exp_m2 * V(i, i);
+    signal -= 2.0 * c * c * exp_m2 * V(i, i);
   }
-  return risk;
+  const double q2 = law.query_scale * law.query_scale;
+  return q2 * (law.task_scale * law.task_scale * signal + noise) + noise_variance;
 }
 
 double theorem42_linear_risk(const Eigen::VectorXd& eigenvalues, int train_length,
@@ -187,21 +188,28 @@ Eigen::MatrixXd random_exp_preconditioner(int dim, int train_length) {
 }
 
 Eigen::MatrixXd best_preconditioner(const GaussianTestLaw& law) {
+  // R(V) = a² tr(V Q Vᵀ Γ'Λ') − 2a² tr(Λ' V Q) + (s²/M) tr(V Q Vᵀ Λ') + const, stationary at
+  // (a² Γ' + s²/M) Λ' V Q = a² Λ' Q, i.e. V = a² (a² Γ' + (s²/M) I)^{-1} whatever Q is.
+  const int dim = static_cast<int>(law.prompt_covariance.rows());
+  const double task_second_moment = law.task_second_moment.trace() / dim;  // a² for Ω = a² I
   const double noise_term = law.noise_std * law.noise_std / law.length;
   const Eigen::MatrixXd g = gamma(law.prompt_covariance, law.length);
-  return spd_inverse(g + noise_term * Eigen::MatrixXd::Identity(g.rows(), g.cols()),
-                     "Gamma_M + (s^2/M) I");
+  return task_second_moment *
+         spd_inverse(task_second_moment * g + noise_term * Eigen::MatrixXd::Identity(dim, dim),
+                     "a^2 Gamma_M + (s^2/M) I");
 }
 
 Eigen::MatrixXd best_preconditioner(const RandomExpTestLaw& law) {
-  // Minimise the random-covariance risk over diagonal V entrywise: V_ii = c² β / (c³ α_i + (s²/M) c² β).
+  // Minimise the random-covariance risk over diagonal V entrywise:
+  // V_ii = a² c² β / (a² c³ α_i + (s²/M) c² β).
   const auto coefficients = random_exp_flow_coefficients(law.dim, law.length);
   const double c = law.scale;
+  const double a2 = law.task_scale * law.task_scale;
   const double noise_term = law.noise_std * law.noise_std / law.length;
   Eigen::VectorXd diagonal(law.dim);
   for (int i = 0; i < law.dim; ++i)
-    diagonal(i) = c * c * coefficients.beta(i) /
-                  (c * c * c * coefficients.alpha(i, i) + noise_term * c * c * exp_m2);
+    diagonal(i) = a2 * c * c * coefficients.beta(i) /
+                  (a2 * c * c * c * coefficients.alpha(i, i) + noise_term * c * c * exp_m2);
   return diagonal.asDiagonal();
 }
 
@@ -215,7 +223,9 @@ double zero_risk(const GaussianTestLaw& law) {
          law.noise_std * law.noise_std;
 }
 double zero_risk(const RandomExpTestLaw& law) {
-  return law.scale * law.dim * exp_m1 + law.noise_std * law.noise_std;
+  return law.task_scale * law.task_scale * law.query_scale * law.query_scale * law.scale * law.dim *
+             exp_m1 +
+         law.noise_std * law.noise_std;
 }
 
 std::optional<double> ols_risk(const GaussianTestLaw& law) {
@@ -229,7 +239,9 @@ std::optional<double> ols_risk(const GaussianTestLaw& law) {
     if (noise_variance == 0.0) return 0.0;
     if (m < d + 2) return std::nullopt;  // E‖(XᵀX)^{-1}‖ is infinite
     // ŵ − w = (XᵀX)^{-1} Xᵀ ε and E (XᵀX)^{-1} = Λ'^{-1} / (M − d − 1).
-    const Eigen::MatrixXd lambda_inverse = spd_inverse(law.prompt_covariance, "prompt covariance");
+    Eigen::LLT<Eigen::MatrixXd> llt(law.prompt_covariance);
+    if (llt.info() != Eigen::Success) return std::nullopt;  // singular inputs (half-subspace)
+    const Eigen::MatrixXd lambda_inverse = llt.solve(Eigen::MatrixXd::Identity(d, d));
     return noise_variance * (Q * lambda_inverse).trace() / (m - d - 1) + noise_variance;
   }
   double input_scale = 0.0;
@@ -249,8 +261,9 @@ std::optional<double> ols_risk(const RandomExpTestLaw& law) {
   if (law.length < law.dim) return std::nullopt;
   if (noise_variance == 0.0) return 0.0;
   if (law.length < law.dim + 2) return std::nullopt;
-  // Conditional on Λ_τ the Gaussian result holds with Q = Λ', so tr(QΛ'^{-1}) = d.
-  return noise_variance * law.dim / (law.length - law.dim - 1) + noise_variance;
+  // Conditional on Λ_τ the Gaussian result holds with Q = q² Λ', so tr(QΛ'^{-1}) = q² d.
+  return noise_variance * law.query_scale * law.query_scale * law.dim / (law.length - law.dim - 1) +
+         noise_variance;
 }
 
 }  // namespace icl::theory

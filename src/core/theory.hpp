@@ -46,6 +46,8 @@ struct RandomExpTestLaw {
   double scale = 1.0;  ///< c
   double noise_std = 0.0;
   int length = 1;
+  double task_scale = 1.0;   ///< w ↦ a w (Ω = a² I)
+  double query_scale = 1.0;  ///< x_q ↦ q x_q (same Λ_τ)
 };
 
 /// E(ŷ − y_q)² of the fixed-preconditioner predictor ŷ = hᵀ V x_q (MATH.md section 4).
@@ -78,8 +80,9 @@ RandomExpFlowCoefficients random_exp_flow_coefficients(int dim, int train_length
 /// V_rdm = (E[Γ_τ Λ_τ²])^{-1} E[Λ_τ²] = diag(β_i / α_i), the gradient-flow limit for random-exp.
 Eigen::MatrixXd random_exp_preconditioner(int dim, int train_length);
 
-/// The best fixed preconditioner V of a one-layer LSA for a test law: (Γ_M + (s²/M) I)^{-1} for a
-/// Gaussian law (Γ_M^{-1} without noise), the length-M V_rdm (with the noise term) for random-exp.
+/// The best fixed preconditioner V of a one-layer LSA for a test law: a²(a² Γ'_M + (s²/M) I)^{-1} for
+/// a Gaussian law with Ω = a² I (Γ_M^{-1} in distribution and without noise; it does not depend on Q),
+/// the length-M V_rdm (with the noise term) for random-exp.
 Eigen::MatrixXd best_preconditioner(const GaussianTestLaw& law);
 Eigen::MatrixXd best_preconditioner(const RandomExpTestLaw& law);
 

@@ -64,6 +64,16 @@ def test_broken_config_exits_2_and_writes_nothing(binary, tmp_path, name, text, 
     assert icl("validate", config, check=False).returncode == 2
 
 
+def test_unknown_shift_lists_the_valid_ones(binary, tmp_path):
+    config = tmp_path / "c.toml"
+    config.write_text(replaced('M = [2, 4, 8]', 'M = [2, 4, 8]\nshift = ["none", "sideways"]'))
+    result = icl("validate", config, check=False)
+    assert result.returncode == 2
+    assert "'sideways'" in result.stderr
+    for valid in ("task-scale=a", "scale-x=c", "random-quadrants", "orthogonal-query"):
+        assert valid in result.stderr
+
+
 def test_error_names_the_line(binary, tmp_path):
     config = tmp_path / "c.toml"
     config.write_text(replaced("d = [3]", "d = [0]"))
