@@ -256,6 +256,15 @@ StudyConfig parse_config_text(const std::string& text, const std::string& source
   config.grid.test_length = grid.integer_list("M", 1, limits::max_length);
   config.grid.shift = grid.has("shift") ? grid.string_list("shift") : std::vector<std::string>{"none"};
   config.grid.covariance = grid.string_list("covariance");
+  config.grid.task = grid.has("task") ? grid.string_list("task") : std::vector<std::string>{"linear"};
+  std::vector<Task> tasks;
+  for (const auto& text : config.grid.task) {
+    try {
+      tasks.push_back(Task::parse(text));
+    } catch (const ConfigError& e) {
+      grid.fail("task", e.what());
+    }
+  }
   std::vector<Shift> shifts;
   for (const auto& text : config.grid.shift) {
     try {
@@ -274,7 +283,7 @@ StudyConfig parse_config_text(const std::string& text, const std::string& source
       }
       for (const auto& shift : shifts) {
         try {
-          PromptLaw::shifted(*covariance, shift, config.seed);
+          for (const auto& task : tasks) PromptLaw::shifted(*covariance, shift, config.seed, task);
         } catch (const ConfigError& e) {
           grid.fail("shift", std::string(e.what()) + " (d = " + std::to_string(dim) +
                                  ", covariance " + spec + ")");

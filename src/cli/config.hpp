@@ -21,7 +21,7 @@ struct TrainingConfig {
 
 struct GridConfig {
   std::vector<int> dim, train_length, test_length;  ///< d, N, M
-  std::vector<std::string> shift, covariance;
+  std::vector<std::string> shift, covariance, task;
 };
 
 struct StudyConfig {

@@ -19,6 +19,7 @@ struct ExportRow {
   int test_length = 0;
   std::string shift = "none";
   std::string covariance;
+  std::string task = "linear";
   std::string predictor;
   std::optional<double> risk, standard_error, theory;
   std::optional<long long> prompts;

@@ -34,7 +34,8 @@ std::optional<PointOutcome> evaluate(const Study& study, const GridPoint& point,
   const auto start = Clock::now();
   const auto& config = study.config;
   const Covariance covariance = Covariance::parse(point.covariance, point.dim, config.seed);
-  const PromptLaw law = PromptLaw::shifted(covariance, Shift::parse(point.shift), config.seed);
+  const PromptLaw law = PromptLaw::shifted(covariance, Shift::parse(point.shift), config.seed,
+                                           Task::parse(point.task));
   const PointModel model(covariance, point.train_length, law, point.test_length,
                          models[point.setting]);
   std::vector<std::unique_ptr<Predictor>> owned;

@@ -170,7 +170,8 @@ void fill_theory(const Study& study, ResultData& result) {
   for (std::size_t i = 0; i < study.points.size(); ++i) {
     const auto& point = study.points[i];
     const Covariance covariance = Covariance::parse(point.covariance, point.dim, study.config.seed);
-    const PromptLaw law = PromptLaw::shifted(covariance, Shift::parse(point.shift), study.config.seed);
+    const PromptLaw law = PromptLaw::shifted(covariance, Shift::parse(point.shift), study.config.seed,
+                                             Task::parse(point.task));
     const PointModel model(covariance, point.train_length, law, point.test_length);
     for (auto& columns : result.predictors)
       columns.theory[i] = model.theory(columns.name).value_or(NAN);

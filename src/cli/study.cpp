@@ -2,6 +2,7 @@
 
 #include "core/covariance.hpp"
 #include "core/rng.hpp"
+#include "core/task.hpp"
 #include "core/theory.hpp"
 
 #include <Eigen/LU>
@@ -20,29 +21,38 @@ Study expand_study(StudyConfig config) {
     for (int n : grid.train_length)
       for (int m : grid.test_length)
         for (const auto& shift : grid.shift)
-          for (const auto& covariance : grid.covariance) {
+          for (const auto& covariance : grid.covariance)
+            for (const auto& task : grid.task) {
             GridPoint point;
             point.dim = dim;
             point.train_length = n;
             point.test_length = m;
             point.shift = shift;
             point.covariance = covariance;
+            point.task = task;
+            // Gradient flow and the closed form train on linear tasks (ZFB's setting; a nonlinear
+            // task then changes only the test); SGD and Adam train on the configured task.
+            const bool stochastic = config.training.method == TrainingMethod::sgd ||
+                                    config.training.method == TrainingMethod::adam;
+            const std::string training_task = stochastic ? task : "linear";
             const std::string key = "d=" + std::to_string(dim) + ";N=" + std::to_string(n) +
-                                    ";covariance=" + covariance + ";task=" + point.task;
+                                    ";covariance=" + covariance + ";task=" + training_task;
             auto [it, inserted] = setting_index.emplace(key, study.settings.size());
             if (inserted) {
               TrainingSetting setting;
               setting.dim = dim;
               setting.train_length = n;
               setting.covariance = covariance;
-              setting.task = point.task;
+              setting.task = training_task;
               setting.key = key;
               setting.random_address = stable_hash("train|" + key);
               study.settings.push_back(setting);
             }
             point.setting = it->second;
-            point.random_address = stable_hash("point|" + key + ";M=" + std::to_string(m) +
-                                               ";shift=" + shift);
+            point.random_address =
+                stable_hash("point|d=" + std::to_string(dim) + ";N=" + std::to_string(n) +
+                            ";covariance=" + covariance + ";task=" + task + ";M=" + std::to_string(m) +
+                            ";shift=" + shift);
             study.points.push_back(std::move(point));
           }
   study.config = std::move(config);
@@ -84,7 +94,7 @@ ModelRecord train_setting(const TrainingSetting& setting, const StudyConfig& con
     case TrainingMethod::adam: {
       const auto result = train_stochastic(covariance, setting.train_length,
                                            config.training.stochastic, config.seed,
-                                           setting.random_address);
+                                           setting.random_address, Task::parse(setting.task));
       parameters = result.parameters;
       std::vector<double> step, distance, p_norm, q_norm;
       for (const auto& row : result.curve) {
@@ -137,6 +147,7 @@ ResultData empty_result(const Study& study, std::vector<ModelRecord> models) {
     data.points.test_length.push_back(point.test_length);
     data.points.shift.push_back(point.shift);
     data.points.covariance.push_back(point.covariance);
+    data.points.task.push_back(point.task);
     data.points.status.push_back(0);
     data.points.seconds.push_back(0.0);
   }

@@ -20,13 +20,15 @@ struct TheoryOptions {
   int test_length = 0;
   std::string covariance = "identity";
   std::string shift = "none";
+  std::string task = "linear";
   double noise = 0.0;
   std::uint64_t seed = 1;
 };
 
 int run_theory(const TheoryOptions& options) {
   const Covariance covariance = Covariance::parse(options.covariance, options.dim, options.seed);
-  PromptLaw law = PromptLaw::shifted(covariance, Shift::parse(options.shift), options.seed);
+  PromptLaw law = PromptLaw::shifted(covariance, Shift::parse(options.shift), options.seed,
+                                     Task::parse(options.task));
   if (options.noise > 0.0) {
     if (law.noise_std > 0.0) throw ConfigError("--noise: the shift '" + options.shift + "' sets the noise already");
     law.noise_std = options.noise;
@@ -42,6 +44,7 @@ int run_theory(const TheoryOptions& options) {
     row.test_length = options.test_length;
     row.covariance = options.covariance;
     row.shift = options.shift;
+    row.task = options.task;
     row.predictor = std::string(predictor);
     row.theory = value;
     write_export_row(std::cout, row);
@@ -69,6 +72,9 @@ CommandAction register_theory_command(CLI::App& app) {
                       "rotated:<spec>, random-exp")
       ->capture_default_str();
   command->add_option("--shift", options->shift, "test-time shift (see `icl-study shifts`)")
+      ->capture_default_str();
+  command->add_option("--task", options->task,
+                      "task: linear, sparse:k, quadratic, relu, tanh, relu-2nn:h [+noise=s]")
       ->capture_default_str();
   command->add_option("--noise", options->noise, "label noise standard deviation s")
       ->check(CLI::Range(0.0, 1e6))

@@ -7,6 +7,7 @@
 #include <Eigen/QR>
 
 #include <algorithm>
+#include <cmath>
 #include <array>
 #include <vector>
 
@@ -112,14 +113,67 @@ void check_predictor_name(std::string_view name, const std::string& where) {
                     join(valid, ", "));
 }
 
-std::variant<std::monostate, theory::GaussianTestLaw, theory::RandomExpTestLaw> closed_form_law(
-    const PromptLaw& law, int test_length, bool ignore_query_rule) {
+std::optional<theory::TaskMomentLaw> task_moment_law(const Task& task, const Eigen::MatrixXd& lambda,
+                                                     int test_length, double noise_std,
+                                                     double label_scale) {
+  const int d = static_cast<int>(lambda.rows());
+  const Eigen::MatrixXd identity = Eigen::MatrixXd::Identity(d, d);
+  const double trace = lambda.trace(), trace2 = (lambda * lambda).trace();
+  theory::TaskMomentLaw law;
+  law.covariance = lambda;
+  law.length = test_length;
+  switch (task.kind) {
+    case TaskKind::relu:
+      // Stein: E[x y | w] = Λw E[1{z>0}] = Λw/2; with σ² = wᵀΛw, E[y² x xᵀ] = ΛwwᵀΛ + (σ²/2) Λ, so
+      // Σ = ¾ ΛwwᵀΛ + (σ²/2) Λ and the best linear error is σ²/4. Averaged over w ~ N(0, I).
+      law.coefficient_moment = 0.25 * identity;
+      law.label_input_covariance = 0.75 * lambda * lambda + 0.5 * trace * lambda;
+      law.best_linear_error = 0.25 * trace;
+      break;
+    case TaskKind::quadratic: {
+      // y = <w,x> + ½<v,x>², v ~ N(0, I/d): a = w; E[y² x xᵀ] adds, with σ_v² = vᵀΛv,
+      // ¼ E[<v,x>⁴ x xᵀ] = 3σ_v² ΛvvᵀΛ + ¾ σ_v⁴ Λ (Isserlis); E[σ_v² vvᵀ] = (2Λ + tr Λ I)/d²,
+      // E[σ_v⁴] = (2 tr Λ² + (tr Λ)²)/d². The best linear error is ¾ E σ_v⁴.
+      const double dd = static_cast<double>(d) * d;
+      const double sigma4 = (2.0 * trace2 + trace * trace) / dd;
+      law.coefficient_moment = identity;
+      law.label_input_covariance = lambda * lambda + trace * lambda +
+                                   3.0 * lambda * (2.0 * lambda + trace * identity) * lambda / dd +
+                                   0.75 * sigma4 * lambda;
+      law.best_linear_error = 0.75 * sigma4;
+      break;
+    }
+    default:
+      return std::nullopt;
+  }
+  const double scale2 = label_scale * label_scale;
+  law.coefficient_moment *= scale2;
+  law.label_input_covariance *= scale2;
+  law.best_linear_error *= scale2;
+  // Noise ε independent of x: Σ gains s² Λ, the best linear error s².
+  law.label_input_covariance += noise_std * noise_std * lambda;
+  law.best_linear_error += noise_std * noise_std;
+  return law;
+}
+
+ClosedFormLaw closed_form_law(const PromptLaw& law, int test_length, bool ignore_query_rule) {
   if (!ignore_query_rule && !law.is_gaussian_independent()) return std::monostate{};
   const int dim = law.dim();
+  if (!law.task.is_linear()) {
+    // Theorem 4.2 holds for Gaussian inputs with the query from the prompt's law.
+    if (law.inputs.is_random() || law.query_covariance || law.transform.size() > 0 ||
+        law.query_scale != 1.0)
+      return std::monostate{};
+    const auto moments = task_moment_law(law.task, law.inputs.matrix(), test_length, law.noise_std,
+                                         law.task_scale);
+    if (!moments) return std::monostate{};
+    return *moments;
+  }
+  const double task_moment = law.task.linear_second_moment(dim);
   if (law.inputs.is_random()) {
     if (law.query_covariance || law.transform.size() > 0) return std::monostate{};
     return theory::RandomExpTestLaw{dim, law.inputs.random_scale(), law.noise_std, test_length,
-                                    law.task_scale, law.query_scale};
+                                    law.task_scale * std::sqrt(task_moment), law.query_scale};
   }
   if (law.query_covariance && law.query_covariance->is_random()) return std::monostate{};
   const Eigen::MatrixXd transform =
@@ -130,7 +184,8 @@ std::variant<std::monostate, theory::GaussianTestLaw, theory::RandomExpTestLaw> 
   const Eigen::MatrixXd query =
       law.query_scale * law.query_scale * transform * query_base * transform.transpose();
   return theory::GaussianTestLaw{
-      prompt, query, law.task_scale * law.task_scale * Eigen::MatrixXd::Identity(dim, dim),
+      prompt, query,
+      law.task_scale * law.task_scale * task_moment * Eigen::MatrixXd::Identity(dim, dim),
       law.noise_std, test_length};
 }
 

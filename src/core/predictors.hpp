@@ -29,8 +29,15 @@ class Predictor {
 
 /// The closed-form description of a test law, when there is one: Gaussian with the query independent
 /// of the prompt (fixed covariance), or random-exp with a query from the same Λ_τ.
-std::variant<std::monostate, theory::GaussianTestLaw, theory::RandomExpTestLaw> closed_form_law(
-    const PromptLaw& law, int test_length, bool ignore_query_rule);
+using ClosedFormLaw = std::variant<std::monostate, theory::GaussianTestLaw, theory::RandomExpTestLaw,
+                                   theory::TaskMomentLaw>;
+ClosedFormLaw closed_form_law(const PromptLaw& law, int test_length, bool ignore_query_rule);
+
+/// The task moments of Theorem 4.2 for tasks that have them in closed form (relu, quadratic), on
+/// inputs N(0, Λ), with label noise s; empty for the others (tanh, relu-2nn).
+std::optional<theory::TaskMomentLaw> task_moment_law(const Task& task, const Eigen::MatrixXd& covariance,
+                                                     int test_length, double noise_std,
+                                                     double label_scale);
 
 /// A one-layer LSA trained on prompts of length N from a covariance, tested on prompts of length M
 /// from a (possibly shifted) law: what every predictor and closed form of one grid point needs.
@@ -59,7 +66,7 @@ class PointModel {
  private:
   std::optional<double> risk_of(const Eigen::MatrixXd& preconditioner) const;
 
-  using Law = std::variant<std::monostate, theory::GaussianTestLaw, theory::RandomExpTestLaw>;
+  using Law = ClosedFormLaw;
   /// The closed-form law of the test prompts (monostate: none), and the Gaussian part of it that
   /// tunes gd1-opt and best-lsa when the shift itself has no closed form.
   Law law_, tuning_law_;

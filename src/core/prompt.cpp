@@ -36,13 +36,15 @@ Eigen::MatrixXd garg_transform(const Covariance& covariance, const Shift& shift,
 
 }  // namespace
 
-PromptLaw PromptLaw::shifted(const Covariance& training, const Shift& shift, std::uint64_t seed) {
-  PromptLaw law(training);
+PromptLaw PromptLaw::shifted(const Covariance& training, const Shift& shift, std::uint64_t seed,
+                             const Task& task) {
+  PromptLaw law(training, task.noise_std);
+  law.task = task;
   const int dim = training.dim();
   switch (shift.kind) {
     case ShiftKind::none: break;
     case ShiftKind::task_scale: law.task_scale = shift.value; break;
-    case ShiftKind::noisy: law.noise_std = shift.value; break;
+    case ShiftKind::noisy: law.noise_std = std::hypot(task.noise_std, shift.value); break;
     case ShiftKind::query_scale: law.query_scale = shift.value; break;
     case ShiftKind::query_cov:
       law.query_covariance = Covariance::parse(shift.spec, dim, seed);
@@ -87,8 +89,9 @@ void PromptSampler::sample(std::uint64_t seed, std::uint64_t point, std::uint32_
   out.task.resize(dim);
 
   RandomStream task_random(seed, {point, prompt_index, Stream::task});
-  task_random.fill_normal(out.task);
-  if (law_.task_scale != 1.0) out.task *= law_.task_scale;
+  thread_local TaskDraw draw;
+  draw_task(law_.task, dim, task_random, draw);
+  out.task = draw.w;
 
   if (inputs.is_random()) {
     RandomStream covariance_random(seed, {point, prompt_index, Stream::covariance});
@@ -140,8 +143,19 @@ void PromptSampler::sample(std::uint64_t seed, std::uint64_t point, std::uint32_
     out.query = out.inputs.col(pick.index(static_cast<std::uint32_t>(length_)));
   }
 
-  out.labels.noalias() = out.inputs.transpose() * out.task;
-  out.query_label = out.task.dot(out.query);
+  task_labels(law_.task, draw, out.inputs, out.labels);
+  if (law_.task.is_linear()) {
+    out.query_label = out.task.dot(out.query);
+  } else {
+    Eigen::VectorXd query_label(1);
+    task_labels(law_.task, draw, out.query, query_label);
+    out.query_label = query_label(0);
+  }
+  if (law_.task_scale != 1.0) {
+    out.task *= law_.task_scale;
+    out.labels *= law_.task_scale;
+    out.query_label *= law_.task_scale;
+  }
   if (law_.noise_std > 0.0) {
     RandomStream noise_random(seed, {point, prompt_index, Stream::noise});
     for (int i = 0; i < length_; ++i) out.labels(i) += law_.noise_std * noise_random.normal();

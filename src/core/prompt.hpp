@@ -4,6 +4,7 @@
 #include "core/covariance.hpp"
 #include "core/rng.hpp"
 #include "core/shift.hpp"
+#include "core/task.hpp"
 
 #include <Eigen/Core>
 
@@ -43,14 +44,16 @@ struct PromptLaw {
 
   /// The test law of a grid point: `training` changed by `shift`. `seed` fixes the rotations of
   /// skewed and half-subspace. Throws ConfigError for a shift spec that does not fit.
-  static PromptLaw shifted(const Covariance& training, const Shift& shift, std::uint64_t seed);
+  static PromptLaw shifted(const Covariance& training, const Shift& shift, std::uint64_t seed,
+                           const Task& task = Task());
 
   Covariance inputs;                           ///< law of x_1 … x_n (and of x_q unless set below)
   std::optional<Covariance> query_covariance;  ///< a separate law of x_q
   double query_scale = 1.0;                    ///< x_q ↦ c x_q
   Eigen::MatrixXd transform;                   ///< x ↦ A x for every input (empty: none)
-  double task_scale = 1.0;                     ///< w ↦ a w
-  double noise_std = 0.0;                      ///< label noise on prompt and query labels
+  Task task;                                   ///< how labels depend on inputs
+  double task_scale = 1.0;                     ///< noise-free labels ↦ a · labels (w ↦ a w)
+  double noise_std = 0.0;  ///< label noise on prompt and query labels (task's and shift's combined)
   bool random_quadrants = false;               ///< prompt x ↦ |x| ⊙ s, s one sign pattern per prompt
   QueryRule query_rule = QueryRule::independent;
 

@@ -3,6 +3,7 @@
 #include "core/errors.hpp"
 
 #include <Eigen/Cholesky>
+#include <Eigen/LU>
 
 #include <cmath>
 #include <limits>
@@ -123,6 +124,29 @@ double preconditioner_risk(const Eigen::MatrixXd& V, const RandomExpTestLaw& law
   }
   const double q2 = law.query_scale * law.query_scale;
   return q2 * (law.task_scale * law.task_scale * signal + noise) + noise_variance;
+}
+
+double preconditioner_risk(const Eigen::MatrixXd& V, const TaskMomentLaw& law) {
+  const Eigen::MatrixXd& lambda = law.covariance;
+  const int dim = static_cast<int>(lambda.rows());
+  const Eigen::MatrixXd bias = lambda * V - Eigen::MatrixXd::Identity(dim, dim);
+  return (lambda * V.transpose() * law.label_input_covariance * V).trace() / law.length +
+         (law.coefficient_moment * bias * lambda * bias.transpose()).trace() + law.best_linear_error;
+}
+
+Eigen::MatrixXd best_preconditioner(const TaskMomentLaw& law) {
+  const Eigen::MatrixXd& lambda = law.covariance;
+  const Eigen::MatrixXd system =
+      law.label_input_covariance / law.length + lambda * law.coefficient_moment * lambda;
+  return system.fullPivLu().solve(lambda * law.coefficient_moment);
+}
+
+double gd1_optimal_step(const TaskMomentLaw& law) {
+  return quadratic_minimiser(law, static_cast<int>(law.covariance.rows()));
+}
+
+double zero_risk(const TaskMomentLaw& law) {
+  return law.best_linear_error + (law.coefficient_moment * law.covariance).trace();
 }
 
 double theorem42_linear_risk(const Eigen::VectorXd& eigenvalues, int train_length,

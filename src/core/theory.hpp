@@ -50,10 +50,31 @@ struct RandomExpTestLaw {
   double query_scale = 1.0;  ///< x_q ↦ q x_q (same Λ_τ)
 };
 
+/// A nonlinear task on fixed Gaussian inputs N(0, Λ) (MATH.md section 5, Theorem 4.2), averaged over
+/// the task's random parameters: A = E[a aᵀ] with a = Λ^{-1} E[x y | task], S = E[Cov(x y | task)],
+/// and the mean best linear error E[min_v E(<v, x> − y)² | task]. The query is independent of the
+/// prompt and from the same law.
+struct TaskMomentLaw {
+  Eigen::MatrixXd covariance;            ///< Λ
+  int length = 1;                        ///< M
+  Eigen::MatrixXd coefficient_moment;    ///< A
+  Eigen::MatrixXd label_input_covariance;  ///< S
+  double best_linear_error = 0.0;
+};
+
 /// E(ŷ − y_q)² of the fixed-preconditioner predictor ŷ = hᵀ V x_q (MATH.md section 4).
 double preconditioner_risk(const Eigen::MatrixXd& preconditioner, const GaussianTestLaw& law);
 /// The same, averaged over the random covariance (exact, from the moments of Exp(1)).
 double preconditioner_risk(const Eigen::MatrixXd& preconditioner, const RandomExpTestLaw& law);
+
+/// For a task-moment law: (1/M) tr(Λ Vᵀ S V) + tr(A (ΛV − I) Λ (VᵀΛ − I)) + best (Theorem 4.2 for
+/// V = Γ^{-1}, averaged over tasks).
+double preconditioner_risk(const Eigen::MatrixXd& preconditioner, const TaskMomentLaw& law);
+/// Its minimiser over V: ((1/M) S + Λ A Λ)^{-1} Λ A (Γ_M^{-1} for linear tasks).
+Eigen::MatrixXd best_preconditioner(const TaskMomentLaw& law);
+double gd1_optimal_step(const TaskMomentLaw& law);
+double zero_risk(const TaskMomentLaw& law);
+inline std::optional<double> ols_risk(const TaskMomentLaw&) { return std::nullopt; }
 
 /// Theorem 4.2, linear tasks, in distribution, per eigenvalue:
 /// R = Σ_i [λ_i²(λ_i+T)/(M γ_i²) + λ_i(λ_i+T)²/(N² γ_i²)], T = tr Λ, γ_i = (1+1/N)λ_i + T/N.

@@ -67,6 +67,7 @@ void write_contents(const std::string& path, const ResultData& data) {
   h5::write_integers(points, "M", data.points.test_length);
   h5::write_strings(points, "shift", data.points.shift);
   h5::write_strings(points, "covariance", data.points.covariance);
+  h5::write_strings(points, "task", data.points.task);
   h5::write_bytes(points, "status", data.points.status);
   h5::write_doubles(points, "seconds", data.points.seconds);
 
@@ -137,6 +138,7 @@ ResultData read_result_file(const std::string& path) {
   data.points.test_length = h5::read_integers(points, "M");
   data.points.shift = h5::read_strings(points, "shift");
   data.points.covariance = h5::read_strings(points, "covariance");
+  data.points.task = h5::read_strings(points, "task");
   data.points.status = h5::read_bytes(points, "status");
   data.points.seconds = h5::read_doubles(points, "seconds");
   const std::size_t n = data.points.size();
@@ -150,6 +152,7 @@ ResultData read_result_file(const std::string& path) {
   check_length(data.points.test_length.size(), "/points/M");
   check_length(data.points.shift.size(), "/points/shift");
   check_length(data.points.covariance.size(), "/points/covariance");
+  check_length(data.points.task.size(), "/points/task");
   check_length(data.points.seconds.size(), "/points/seconds");
   for (auto status : data.points.status)
     if (status > 1) throw ConfigError(path + ": /points/status holds " + std::to_string(status) +

@@ -32,7 +32,7 @@ struct Provenance {
 /// One row per grid point.
 struct PointTable {
   std::vector<std::int64_t> dim, train_length, test_length;
-  std::vector<std::string> shift, covariance;
+  std::vector<std::string> shift, covariance, task;
   std::vector<std::uint8_t> status;  ///< 0 pending, 1 done
   std::vector<double> seconds;       ///< wall time of the point's evaluation (0 while pending)
   std::size_t size() const { return status.size(); }

@@ -49,7 +49,7 @@ double accumulate_prompt_gradient(const Prompt& prompt, const LsaParameters& par
 
 StochasticResult train_stochastic(const Covariance& covariance, int train_length,
                                   const StochasticOptions& options, std::uint64_t seed,
-                                  std::uint64_t setting) {
+                                  std::uint64_t setting, const Task& task) {
   const int dim = covariance.dim();
   if (options.batch == 0 || options.steps == 0)
     throw ConfigError("[training] steps and batch must be positive");
@@ -60,7 +60,9 @@ StochasticResult train_stochastic(const Covariance& covariance, int train_length
                       " prompts exceeds the 2^32 that the random-number counter addresses");
   const Eigen::MatrixXd target = ReducedLoss(covariance, train_length).target();
   const double target_norm = target.norm();
-  const PromptSampler sampler(covariance, train_length, 0.0);
+  PromptLaw law(covariance, task.noise_std);
+  law.task = task;
+  const PromptSampler sampler(law, train_length);
 
   LsaParameters parameters =
       options.init == Initialisation::assumption33

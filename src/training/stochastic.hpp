@@ -51,6 +51,6 @@ double accumulate_prompt_gradient(const Prompt& prompt, const LsaParameters& par
 /// result is the same for any thread count. Throws NumericalError on divergence.
 StochasticResult train_stochastic(const Covariance& covariance, int train_length,
                                   const StochasticOptions& options, std::uint64_t seed,
-                                  std::uint64_t setting);
+                                  std::uint64_t setting, const Task& task = Task());
 
 }  // namespace icl

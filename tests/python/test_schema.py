@@ -61,6 +61,7 @@ def test_points_and_estimates(result_file):
         covariances = [c.decode() for c in f["points/covariance"][()]]
         assert covariances == ["identity", "diag:2,1,0.5"] * 2
         assert list(f["points/status"][()]) == [1, 1, 1, 1]
+        assert [t.decode() for t in f["points/task"][()]] == ["linear"] * 4
         assert [p.decode() for p in f["predictors"][()]] == ["lsa", "gd1", "zero", "knn3"]
         for name in ("lsa", "gd1", "zero", "knn3"):
             group = f["estimates"][name]

@@ -5,15 +5,16 @@ import io
 import numpy as np
 import pytest
 
-HEADER = ["point", "d", "N", "M", "shift", "covariance", "predictor", "risk", "stderr", "prompts",
-          "theory"]
+HEADER = ["point", "d", "N", "M", "shift", "covariance", "task", "predictor", "risk", "stderr",
+          "prompts", "theory"]
+PREDICTOR, RISK, STDERR, PROMPTS, THEORY = 7, 8, 9, 10, 11
 
 
 def rows(output):
     reader = csv.reader(io.StringIO(output))
     header = next(reader)
     assert header == HEADER
-    return {row[6]: row for row in reader}
+    return {row[PREDICTOR]: row for row in reader}
 
 
 def theorem42(eigenvalues, n, m):
@@ -44,21 +45,21 @@ def toeplitz(r, d):
 @pytest.mark.parametrize("n,m", [(10, 3), (10, 50), (40, 40), (1, 7)])
 def test_theory_matches_numpy(icl_study, spec, eigenvalues, n, m):
     table = rows(icl_study("theory", "--d", 5, "--N", n, "--M", m, "--covariance", spec).stdout)
-    assert float(table["lsa-theory"][10]) == pytest.approx(theorem42(eigenvalues, n, m), rel=1e-10)
-    assert float(table["gd1"][10]) == pytest.approx(gd1(eigenvalues, m, 1.0)[0], rel=1e-10)
+    assert float(table["lsa-theory"][THEORY]) == pytest.approx(theorem42(eigenvalues, n, m), rel=1e-10)
+    assert float(table["gd1"][THEORY]) == pytest.approx(gd1(eigenvalues, m, 1.0)[0], rel=1e-10)
     risk_opt = gd1(eigenvalues, m, gd1(eigenvalues, m, 1.0)[1])[0]
-    assert float(table["gd1-opt"][10]) == pytest.approx(risk_opt, rel=1e-10)
-    assert float(table["zero"][10]) == pytest.approx(sum(eigenvalues), rel=1e-12)
+    assert float(table["gd1-opt"][THEORY]) == pytest.approx(risk_opt, rel=1e-10)
+    assert float(table["zero"][THEORY]) == pytest.approx(sum(eigenvalues), rel=1e-12)
     # Empty Monte Carlo columns, filled theory column.
     for row in table.values():
-        assert row[7] == row[8] == row[9] == ""
+        assert row[RISK] == row[STDERR] == row[PROMPTS] == ""
         assert row[5] == spec
 
 
 def test_issue_reference_value(icl_study):
     out = icl_study("theory", "--d", 5, "--N", 10, "--M", 3, "--covariance",
                     "diag:4,2,1,0.5,0.1").stdout
-    assert f"{float(rows(out)['lsa-theory'][10]):.4g}" == "5.936"
+    assert f"{float(rows(out)['lsa-theory'][THEORY]):.4g}" == "5.936"
 
 
 @pytest.mark.parametrize("args,needle", [
