@@ -70,6 +70,11 @@ BOOST_AUTO_TEST_CASE(test_cov) { check_shift(diag, "test-cov=rotated:power:1", 1
 BOOST_AUTO_TEST_CASE(skewed) { check_shift(diag, "skewed", 20, 10); }
 BOOST_AUTO_TEST_CASE(half_subspace) { check_shift(diag, "half-subspace", 20, 4); }
 BOOST_AUTO_TEST_CASE(random_cov_scale_from_identity) { check_shift("identity", "random-cov-scale=4", 20, 20); }
+BOOST_AUTO_TEST_CASE(random_exp_training_on_random_and_identity_tests) {
+  // ZFB Figure 1, one layer: trained on random-exp (V_rdm), tested at scale c and on identity.
+  check_shift("random-exp", "random-cov-scale=4", 40, 40);
+  check_shift("random-exp", "test-cov=identity", 40, 40);
+}
 BOOST_AUTO_TEST_CASE(random_exp_task_and_query_scale) {
   check_shift("random-exp", "task-scale=1.5", 10, 15);
   check_shift("random-exp", "query-scale=0.5", 10, 15);

@@ -1,0 +1,190 @@
+"""Figures: every function draws one figure type and saves it as PNG and PDF."""
+import os
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+
+from .fit import affine_in_inverse_m, power_law  # noqa: E402
+
+
+def _save(fig, folder, name):
+    paths = []
+    for extension in ("png", "pdf"):
+        path = os.path.join(folder, f"{name}.{extension}")
+        fig.savefig(path, dpi=130, bbox_inches="tight")
+        paths.append(path)
+    plt.close(fig)
+    return paths[0]
+
+
+def _select(t, **conditions):
+    keep = np.ones(len(t["risk"]), dtype=bool)
+    for key, value in conditions.items():
+        keep &= t[key] == value
+    return keep
+
+
+def risk_against_m(t, fits, folder, name, d, covariance, task, predictor):
+    """Risk against M on log-log axes, one colour per N: estimates with error bars, the closed form
+    (dashed) and the fitted a M^-alpha + b (dotted)."""
+    rows = _select(t, d=d, covariance=covariance, task=task, shift="none", predictor=predictor)
+    ns = sorted(set(t["N"][rows]))
+    fig, ax = plt.subplots(figsize=(6.4, 4.6))
+    colours = plt.cm.viridis(np.linspace(0, 0.9, len(ns)))
+    for colour, n in zip(colours, ns):
+        r = rows & (t["N"] == n)
+        order = np.argsort(t["M"][r])
+        m, risk, se, theory = (t[k][r][order] for k in ("M", "risk", "stderr", "theory"))
+        ax.errorbar(m, risk, yerr=se, fmt="o", ms=3.5, color=colour, label=f"N = {n}")
+        affine = affine_in_inverse_m(m, theory)
+        dense = np.geomspace(m.min(), m.max(), 200)
+        if affine:
+            ax.plot(dense, affine[0] / dense + affine[1], "--", color=colour, lw=1)
+        fit = fits.get((d, n, "none", covariance, task, predictor))
+        if fit:
+            ax.plot(dense, power_law(dense, fit["a"], fit["alpha"], fit["b"]), ":", color=colour, lw=1.2)
+    ax.set(xscale="log", yscale="log", xlabel="test prompt length M",
+           ylabel="risk E(ŷ − y)²", title=f"{predictor}: d = {d}, covariance {covariance}, task {task}")
+    ax.plot([], [], "k--", lw=1, label="theory (Thm 4.2)")
+    ax.plot([], [], "k:", lw=1.2, label="fit a·M^-α + b")
+    ax.legend(fontsize=7, ncol=2)
+    ax.grid(True, which="both", alpha=0.3)
+    return _save(fig, folder, name)
+
+
+def risk_against_n(t, fits, folder, name, d, covariance, predictor):
+    """Left: risk at M = N against N. Right: the fitted floor b against N, with theory."""
+    rows = _select(t, d=d, covariance=covariance, task="linear", shift="none", predictor=predictor)
+    fig, (left, right) = plt.subplots(1, 2, figsize=(10, 4))
+    diagonal = rows & (t["M"] == t["N"])
+    order = np.argsort(t["N"][diagonal])
+    n = t["N"][diagonal][order]
+    left.errorbar(n, t["risk"][diagonal][order], yerr=t["stderr"][diagonal][order], fmt="o", ms=4,
+                  label="measured")
+    left.plot(n, t["theory"][diagonal][order], "k--", lw=1, label="theory")
+    left.set(xscale="log", yscale="log", xlabel="N = M", ylabel="risk", title="risk at M = N (slope → −1)")
+    left.legend(fontsize=8)
+    floors, theory_floors, ns = [], [], []
+    for n_value in sorted(set(t["N"][rows])):
+        fit = fits.get((d, n_value, "none", covariance, "linear", predictor))
+        r = rows & (t["N"] == n_value)
+        affine = affine_in_inverse_m(t["M"][r], t["theory"][r])
+        if fit and affine:
+            ns.append(n_value)
+            floors.append((fit["b"], fit["b_lo"], fit["b_hi"]))
+            theory_floors.append(affine[1])
+    if ns:
+        b = np.array(floors)
+        right.errorbar(ns, b[:, 0], yerr=[b[:, 0] - b[:, 1], b[:, 2] - b[:, 0]], fmt="o", ms=4,
+                       label="fitted floor b")
+        right.plot(ns, theory_floors, "k--", lw=1, label="theory floor")
+    right.set(xscale="log", yscale="log", xlabel="training prompt length N", ylabel="floor b",
+              title="the 1/N² floor (slope → −2)")
+    right.legend(fontsize=8)
+    for ax in (left, right):
+        ax.grid(True, which="both", alpha=0.3)
+    fig.suptitle(f"{predictor}: d = {d}, covariance {covariance}")
+    return _save(fig, folder, name)
+
+
+def shift_panels(t, folder, name, d, n, covariance, shifts, predictors):
+    """Garg-style: error / d against M, one panel per shift, with the baselines and the zero line."""
+    columns = min(4, len(shifts))
+    rows_count = int(np.ceil(len(shifts) / columns))
+    fig, axes = plt.subplots(rows_count, columns, figsize=(3.6 * columns, 3.0 * rows_count),
+                             squeeze=False, sharex=True)
+    for ax, shift in zip(axes.flat, shifts):
+        for predictor in predictors:
+            r = _select(t, d=d, N=n, covariance=covariance, task="linear", shift=shift, predictor=predictor)
+            if not r.any():
+                continue
+            order = np.argsort(t["M"][r])
+            style = "k-" if predictor == "zero" else "o-"
+            ax.plot(t["M"][r][order], t["risk"][r][order] / d, style, ms=3, lw=1, label=predictor)
+        ax.set_title(shift, fontsize=9)
+        ax.set_xscale("log")
+        ax.grid(True, alpha=0.3)
+        ax.set_xlabel("M")
+        ax.set_ylabel("error / d")
+        ax.set_ylim(bottom=0)
+    for ax in list(axes.flat)[len(shifts):]:
+        ax.axis("off")
+    axes.flat[0].legend(fontsize=7)
+    fig.suptitle(f"shifts: d = {d}, N = {n}, covariance {covariance} (zero predictor in black)")
+    fig.tight_layout()
+    return _save(fig, folder, name)
+
+
+def random_covariance_panels(t, folder, name, d, tests, limits):
+    """ZFB Figure 1, one layer: error / d against M per test law, trained on identity or random-exp,
+    one line per N, with the M, N → ∞ limits (dotted)."""
+    fig, axes = plt.subplots(1, len(tests), figsize=(4 * len(tests), 3.6), squeeze=False)
+    styles = {"identity": "-", "random-exp": "--"}
+    for ax, test in zip(axes.flat, tests):
+        for training in ("identity", "random-exp"):
+            for n in sorted(set(t["N"][_select(t, d=d, covariance=training, shift=test)])):
+                r = _select(t, d=d, N=n, covariance=training, shift=test, task="linear", predictor="lsa")
+                if not r.any():
+                    r = _select(t, d=d, N=n, covariance=training, shift=test, task="linear",
+                                predictor="lsa-theory")
+                if not r.any():
+                    continue
+                order = np.argsort(t["M"][r])
+                ax.plot(t["M"][r][order], t["risk"][r][order] / d, styles[training], marker="o", ms=3,
+                        lw=1, label=f"trained on {training}, N = {n}")
+            limit = limits.get((training, test))
+            if limit is not None:
+                ax.axhline(limit, ls=":", color="grey", lw=1)
+        ax.set(xscale="log", yscale="log", title=f"test: {test}", xlabel="M", ylabel="error / d")
+        ax.grid(True, which="both", alpha=0.3)
+    axes.flat[0].legend(fontsize=6)
+    fig.suptitle(f"random covariances (d = {d}); dotted: M, N → ∞ limits")
+    fig.tight_layout()
+    return _save(fig, folder, name)
+
+
+def training_trajectories(models, folder, name):
+    """Loss gap and distance to the limit against time (flow) or step (SGD/Adam)."""
+    fig, (left, right) = plt.subplots(1, 2, figsize=(10, 4))
+    for key, model in sorted(models.items()):
+        x = model.get("time", model.get("step"))
+        if x is None or "distance" not in model:
+            continue
+        label = key.replace(";task=linear", "")
+        loss = np.asarray(model["loss"])
+        if "loss_gap" in model["attrs"]:
+            # Flow: L_* = final loss − final gap; gaps below rounding are drawn at rounding level.
+            minimum = loss[-1] - float(model["attrs"]["loss_gap"])
+            curve = np.maximum(loss - minimum, 1e-16 * abs(minimum))
+        else:
+            curve = loss  # SGD/Adam: the minibatch loss itself
+        left.plot(x[: len(curve)], curve, lw=1, label=label)
+        right.plot(x, model["distance"], lw=1, label=label)
+    left.set(yscale="log", xlabel="t (flow) or step", ylabel="L − L* (flow) or minibatch loss",
+             title="loss gap")
+    right.set(yscale="log", xlabel="t (flow) or step", ylabel="‖uU − V*‖_F / ‖V*‖_F",
+              title="distance to the Theorem 4.1 limit")
+    for ax in (left, right):
+        ax.grid(True, which="both", alpha=0.3)
+    if len(models) <= 12:
+        right.legend(fontsize=6)
+    fig.tight_layout()
+    return _save(fig, folder, name)
+
+
+def z_histogram(z, folder, name):
+    fig, ax = plt.subplots(figsize=(5.5, 3.8))
+    z = np.asarray(z)
+    ax.hist(np.clip(z, -6, 6), bins=40, range=(-6, 6), density=True, alpha=0.7,
+            label=f"{len(z)} estimates")
+    grid = np.linspace(-6, 6, 300)
+    ax.plot(grid, np.exp(-grid**2 / 2) / np.sqrt(2 * np.pi), "k-", lw=1.2, label="N(0, 1)")
+    for x in (-4, 4):
+        ax.axvline(x, color="red", ls=":", lw=1)
+    ax.set(xlabel="z = (risk − theory) / stderr", ylabel="density",
+           title="Monte Carlo against the closed forms")
+    ax.legend(fontsize=8)
+    return _save(fig, folder, name)

@@ -1,0 +1,87 @@
+"""Reading result files (schema 1, src/io/schema.md) into tidy columns."""
+import os
+
+import h5py
+import numpy as np
+
+SCHEMA_VERSION = 1
+POINT_COLUMNS = ("d", "N", "M", "shift", "covariance", "task")
+
+
+class SchemaError(Exception):
+    """The file is not an icl-study result file this package can read."""
+
+
+def _text(values):
+    return np.array([v.decode() if isinstance(v, bytes) else str(v) for v in values], dtype=object)
+
+
+def _check(f, path):
+    program = f.attrs.get("program")
+    if program != "icl-study":
+        raise SchemaError(f"{path}: not an icl-study result file (program attribute is {program!r})")
+    version = int(f.attrs.get("schema_version", -1))
+    if version > SCHEMA_VERSION:
+        raise SchemaError(f"{path}: schema_version {version} is newer than this analysis reads "
+                          f"({SCHEMA_VERSION}); update the analysis")
+    if version != SCHEMA_VERSION:
+        raise SchemaError(f"{path}: schema_version {version} is not {SCHEMA_VERSION}")
+    for group in ("points", "estimates", "theory", "models", "predictors"):
+        if group not in f:
+            raise SchemaError(f"{path}: /{group} is missing (damaged or foreign file)")
+
+
+def load(path):
+    """The whole file as a dict: 'attrs', 'points' (dict of arrays), 'predictors' (list),
+    'estimates' {predictor: {'risk','stderr','prompts'}}, 'theory' {predictor: array}."""
+    if not os.path.exists(path):
+        raise OSError(f"{path}: no such file")
+    try:
+        f = h5py.File(path, "r")
+    except OSError as error:
+        raise SchemaError(f"{path}: not a readable HDF5 file ({error})") from None
+    with f:
+        _check(f, path)
+        attrs = {k: (v.decode() if isinstance(v, bytes) else v) for k, v in f.attrs.items()}
+        points = {}
+        for name in POINT_COLUMNS:
+            data = f["points"][name][()]
+            points[name] = _text(data) if data.dtype.kind in "OS" else np.asarray(data)
+        points["status"] = np.asarray(f["points/status"][()])
+        predictors = list(_text(f["predictors"][()]))
+        estimates = {p: {k: np.asarray(f["estimates"][p][k][()]) for k in ("risk", "stderr", "prompts")}
+                     for p in predictors}
+        theory = {p: np.asarray(f["theory"][p][()]) for p in predictors}
+    return {"attrs": attrs, "points": points, "predictors": predictors, "estimates": estimates,
+            "theory": theory}
+
+
+def tidy(data):
+    """One row per (point, predictor) of the finished points: a dict of equal-length numpy arrays
+    with the point columns, 'point', 'predictor', 'risk', 'stderr', 'prompts', 'theory'."""
+    points = data["points"]
+    done = np.flatnonzero(points["status"] == 1)
+    columns = {name: [] for name in ("point", *POINT_COLUMNS, "predictor", "risk", "stderr",
+                                     "prompts", "theory")}
+    for predictor in data["predictors"]:
+        columns["point"].append(done)
+        for name in POINT_COLUMNS:
+            columns[name].append(points[name][done])
+        columns["predictor"].append(np.array([predictor] * len(done), dtype=object))
+        for name in ("risk", "stderr", "prompts"):
+            columns[name].append(data["estimates"][predictor][name][done])
+        columns["theory"].append(data["theory"][predictor][done])
+    return {k: (np.concatenate(v) if v else np.array([])) for k, v in columns.items()}
+
+
+def load_models(path):
+    """Trained models: {key: {'attrs': dict, 'W_PV', 'W_KQ', curves...}}."""
+    models = {}
+    with h5py.File(path, "r") as f:
+        for key, group in f["models"].items():
+            entry = {"attrs": {k: (v.decode() if isinstance(v, bytes) else v)
+                               for k, v in group.attrs.items()}}
+            for name, dataset in group.items():
+                entry[name] = dataset[()]
+            models[key] = entry
+    return models

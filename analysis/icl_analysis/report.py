@@ -1,0 +1,245 @@
+"""The report: rates.csv, agreement.csv, figures, report.md and report.html in one folder."""
+import csv
+import html
+import os
+
+import numpy as np
+
+from . import figures
+from .claims import compute_claims
+from .fit import affine_in_inverse_m, fit_power_law, log_log_slope
+from .load import load, load_models, tidy
+
+# Predictors with a fixed preconditioner: their risk is exactly A/M + B (best-lsa and gd1-opt retune
+# with M, so their risk is not of this form).
+FITTED = ("lsa", "lsa-theory", "gd1")
+ALPHA_THEORY = {"lsa": 1.0, "lsa-theory": 1.0, "gd1": 1.0}
+
+
+def series_keys(t):
+    keys = set(zip(t["d"], t["N"], t["shift"], t["covariance"], t["task"], t["predictor"]))
+    return sorted(k for k in keys if k[5] in FITTED)
+
+
+def select(t, key):
+    d, n, shift, covariance, task, predictor = key
+    return ((t["d"] == d) & (t["N"] == n) & (t["shift"] == shift) & (t["covariance"] == covariance)
+            & (t["task"] == task) & (t["predictor"] == predictor))
+
+
+def fit_series(t):
+    fits, rows = {}, []
+    for key in series_keys(t):
+        r = select(t, key)
+        order = np.argsort(t["M"][r])
+        m, risk, se, theory = (t[c][r][order] for c in ("M", "risk", "stderr", "theory"))
+        fit = fit_power_law(m, risk, se)
+        if fit is None:
+            continue
+        fits[key] = fit
+        affine = affine_in_inverse_m(m, theory)
+        b_theory = affine[1] if affine else np.nan
+        alpha_theory = ALPHA_THEORY.get(key[5], np.nan)
+        rows.append({
+            "fit": "M", "d": key[0], "N": key[1], "shift": key[2], "covariance": key[3], "task": key[4],
+            "predictor": key[5], "points": len(m), "alpha": fit["alpha"], "alpha_lo": fit["alpha_lo"],
+            "alpha_hi": fit["alpha_hi"], "b": fit["b"], "b_lo": fit["b_lo"], "b_hi": fit["b_hi"],
+            "alpha_theory": alpha_theory, "b_theory": b_theory,
+            "alpha_in_interval": bool(fit["alpha_lo"] <= alpha_theory <= fit["alpha_hi"]),
+            "b_in_interval": bool(fit["b_lo"] <= b_theory <= fit["b_hi"]),
+            "chi2": fit["chi2"], "dof": fit["dof"]})
+    return fits, rows
+
+
+def fit_slopes(t, fits):
+    """Over N: the slope at M = N (theory → −1) and of the fitted floor (theory → −2)."""
+    slopes = []
+    groups = sorted(set(zip(t["d"], t["covariance"], t["predictor"])))
+    for d, covariance, predictor in groups:
+        if predictor not in FITTED:
+            continue
+        base = (t["d"] == d) & (t["covariance"] == covariance) & (t["predictor"] == predictor) & \
+               (t["shift"] == "none") & (t["task"] == "linear")
+        diagonal = base & (t["M"] == t["N"])
+        result = log_log_slope(t["N"][diagonal], t["risk"][diagonal], t["stderr"][diagonal])
+        if result:
+            theory = log_log_slope(t["N"][diagonal], t["theory"][diagonal])
+            slopes.append({"fit": "N=M", "d": d, "covariance": covariance, "predictor": predictor,
+                           "slope": result[0], "lo": result[1], "hi": result[2],
+                           "theory": theory[0] if theory else None, "limit": -1.0})
+        ns, b, b_se, b_theory = [], [], [], []
+        for n in sorted(set(t["N"][base])):
+            fit = fits.get((d, n, "none", covariance, "linear", predictor))
+            r = base & (t["N"] == n)
+            affine = affine_in_inverse_m(t["M"][r], t["theory"][r])
+            if fit and affine and fit["b"] > 0 and len(fit["b_samples"]) > 10:
+                ns.append(n)
+                b.append(fit["b"])
+                b_se.append(np.std(fit["b_samples"]))
+                b_theory.append(affine[1])
+        result = log_log_slope(ns, b, b_se) if len(ns) >= 3 else None
+        if result:
+            theory = log_log_slope(ns, b_theory)
+            slopes.append({"fit": "floor-N", "d": d, "covariance": covariance, "predictor": predictor,
+                           "slope": result[0], "lo": result[1], "hi": result[2],
+                           "theory": theory[0] if theory else None, "limit": -2.0})
+    return slopes
+
+
+def agreement(t):
+    keep = np.isfinite(t["theory"]) & (t["theory"] > 0) & (t["stderr"] > 0)
+    z = (t["risk"][keep] - t["theory"][keep]) / t["stderr"][keep]
+    rows = []
+    for i, index in enumerate(np.flatnonzero(keep)):
+        rows.append({k: t[k][index] for k in ("point", "d", "N", "M", "shift", "covariance", "task",
+                                              "predictor", "risk", "stderr", "theory")})
+        rows[-1]["z"] = z[i]
+        rows[-1]["flagged"] = bool(abs(z[i]) > 4)
+    return rows, z
+
+
+def write_csv(path, rows, columns):
+    with open(path, "w", newline="") as out:
+        writer = csv.DictWriter(out, fieldnames=columns, extrasaction="ignore")
+        writer.writeheader()
+        for row in rows:
+            writer.writerow({k: (f"{v:.6g}" if isinstance(v, (float, np.floating)) else v)
+                             for k, v in row.items()})
+
+
+def markdown_table(rows, columns):
+    lines = ["| " + " | ".join(columns) + " |", "|" + "---|" * len(columns)]
+    for row in rows:
+        cells = []
+        for c in columns:
+            v = row.get(c, "")
+            cells.append(f"{v:.4g}" if isinstance(v, (float, np.floating)) else str(v))
+        lines.append("| " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
+def make_figures(t, fits, models, folder):
+    made = []
+    lsa = "lsa" if (t["predictor"] == "lsa").any() else "lsa-theory"
+    none = t["shift"] == "none"
+    for d, covariance, task in sorted(set(zip(t["d"][none], t["covariance"][none], t["task"][none]))):
+        if covariance == "random-exp" or len(set(t["M"][none & (t["d"] == d)])) < 3:
+            continue
+        safe = f"d{d}_{covariance}_{task}".replace(":", "-").replace(",", "_").replace("=", "")
+        made.append(("risk against M", figures.risk_against_m(t, fits, folder, f"risk_vs_M_{safe}", d,
+                                                              covariance, task, lsa)))
+        if task == "linear" and len(set(t["N"][none & (t["d"] == d)])) >= 3:
+            made.append(("risk against N", figures.risk_against_n(t, fits, folder, f"risk_vs_N_{safe}", d,
+                                                                  covariance, lsa)))
+    shifted = sorted(set(t["shift"]) - {"none"} - {s for s in t["shift"] if s.startswith(("random-cov", "test-cov"))})
+    if shifted:
+        rows = np.isin(t["shift"], shifted)
+        d = int(t["d"][rows].max())
+        n = int(t["N"][rows & (t["d"] == d)].max())
+        covariance = t["covariance"][rows & (t["d"] == d)][0]
+        predictors = [p for p in (lsa, "ols", "gd1", "knn3", "zero") if (t["predictor"] == p).any()]
+        made.append(("shifts (Garg-style)", figures.shift_panels(
+            t, folder, "shifts", d, n, covariance, ["none"] + shifted, predictors)))
+    tests = sorted({s for s in t["shift"] if s.startswith("random-cov-scale")} |
+                   ({"test-cov=identity"} & set(t["shift"])))
+    if tests and (t["covariance"] == "random-exp").any():
+        d = int(t["d"][t["covariance"] == "random-exp"].max())
+        limits = {}
+        for test in tests:
+            c = float(test.split("=")[1]) if test.startswith("random-cov-scale") else None
+            for training, b in (("random-exp", 1.0 / 3.0), ("identity", 1.0)):
+                limits[(training, test)] = (6 * c**3 * b * b - 4 * c * c * b + c) if c else (b - 1) ** 2
+        made.append(("random covariances (ZFB Figure 1, one layer)",
+                     figures.random_covariance_panels(t, folder, "random_covariance", d, tests, limits)))
+    if models:
+        made.append(("training trajectories", figures.training_trajectories(models, folder, "training")))
+    return made
+
+
+def write_report(path, folder):
+    data = load(path)
+    models = load_models(path)
+    os.makedirs(folder, exist_ok=True)
+    t = tidy(data)
+    fits, rate_rows = fit_series(t)
+    slopes = fit_slopes(t, fits)
+    agreement_rows, z = agreement(t)
+    rate_columns = ["fit", "d", "N", "shift", "covariance", "task", "predictor", "points", "alpha",
+                    "alpha_lo", "alpha_hi", "alpha_theory", "alpha_in_interval", "b", "b_lo", "b_hi",
+                    "b_theory", "b_in_interval", "chi2", "dof"]
+    slope_rows = [{"fit": s["fit"], "d": s["d"], "covariance": s["covariance"], "predictor": s["predictor"],
+                   "alpha": s["slope"], "alpha_lo": s["lo"], "alpha_hi": s["hi"],
+                   "alpha_theory": s["theory"] if s["theory"] is not None else np.nan,
+                   "alpha_in_interval": bool(s["theory"] is not None and s["lo"] <= s["theory"] <= s["hi"])}
+                  for s in slopes]
+    write_csv(os.path.join(folder, "rates.csv"), rate_rows + slope_rows, rate_columns)
+    agreement_columns = ["point", "d", "N", "M", "shift", "covariance", "task", "predictor", "risk",
+                         "stderr", "theory", "z", "flagged"]
+    write_csv(os.path.join(folder, "agreement.csv"), agreement_rows, agreement_columns)
+    made = make_figures(t, fits, models, folder)
+    if len(z):
+        made.append(("agreement histogram", figures.z_histogram(z, folder, "agreement")))
+    claims = compute_claims(t, fits, slopes, models)
+
+    attrs = data["attrs"]
+    done, total = int((data["points"]["status"] == 1).sum()), len(data["points"]["status"])
+    flagged = [r for r in agreement_rows if r["flagged"]]
+    lines = [f"# icl-study report: {attrs.get('study')}", "",
+             f"File `{os.path.basename(path)}`: {done} of {total} points done, seed {attrs.get('seed')}, "
+             f"{attrs.get('mpi_ranks')} ranks x {attrs.get('omp_threads')} threads, program "
+             f"{attrs.get('version')} ({attrs.get('git_commit')}), written {attrs.get('created')}.", "",
+             "## Claims of Zhang, Frei & Bartlett (2023), checked against the data", "",
+             markdown_table(claims, ["claim", "measured", "theory", "verdict"]), "",
+             "## Agreement with the closed forms", "",
+             f"{len(z)} estimates have a closed form; {len(flagged)} have |z| > 4"
+             + (f"; mean z² = {np.mean(z**2):.3f}." if len(z) else "."), ""]
+    if flagged:
+        lines += [markdown_table(flagged[:50], agreement_columns), ""]
+    lines += ["## Convergence rates", "",
+              "Fits of risk = a·M^-α + b (weighted, 95% bootstrap intervals); full table in `rates.csv`.", "",
+              markdown_table(rate_rows[:60], ["d", "N", "shift", "covariance", "task", "predictor", "alpha",
+                                              "alpha_lo", "alpha_hi", "b", "b_theory", "b_in_interval"]), "",
+              markdown_table(slope_rows, ["fit", "d", "covariance", "predictor", "alpha", "alpha_lo",
+                                          "alpha_hi", "alpha_theory"]), "",
+              "## Figures", ""]
+    for title, png in made:
+        lines += [f"### {title}", "", f"![{title}]({os.path.basename(png)})", ""]
+    markdown = "\n".join(lines)
+    with open(os.path.join(folder, "report.md"), "w") as out:
+        out.write(markdown)
+    with open(os.path.join(folder, "report.html"), "w") as out:
+        out.write(to_html(markdown))
+    return os.path.join(folder, "report.md")
+
+
+def to_html(markdown):
+    """A small converter for the report's own markdown: headings, tables, images, paragraphs."""
+    body, table = [], []
+
+    def flush():
+        if table:
+            rows = [r.strip("|").split(" | ") for r in table if not r.startswith("|---")]
+            head = "".join(f"<th>{html.escape(c.strip())}</th>" for c in rows[0])
+            cells = "".join("<tr>" + "".join(f"<td>{html.escape(c.strip())}</td>" for c in r) + "</tr>"
+                            for r in rows[1:])
+            body.append(f"<table><tr>{head}</tr>{cells}</table>")
+            table.clear()
+
+    for line in markdown.splitlines():
+        if line.startswith("|"):
+            table.append(line)
+            continue
+        flush()
+        if line.startswith("#"):
+            level = len(line) - len(line.lstrip("#"))
+            body.append(f"<h{level}>{html.escape(line.lstrip('# '))}</h{level}>")
+        elif line.startswith("!["):
+            alt, src = line[2:].split("](")
+            body.append(f'<img src="{html.escape(src.rstrip(")"))}" alt="{html.escape(alt)}" width="800">')
+        elif line.strip():
+            body.append(f"<p>{html.escape(line)}</p>")
+    flush()
+    style = ("body{font-family:sans-serif;max-width:1100px;margin:auto}table{border-collapse:collapse}"
+             "td,th{border:1px solid #ccc;padding:3px 6px;font-size:13px}")
+    return f"<!DOCTYPE html><html><head><meta charset='utf-8'><style>{style}</style></head><body>" + \
+        "\n".join(body) + "</body></html>"
