@@ -79,7 +79,10 @@ def fit_slopes(t, fits):
                 b_theory.append(affine[1])
         result = log_log_slope(ns, b, b_se) if len(ns) >= 3 else None
         if result:
-            theory = log_log_slope(ns, b_theory)
+            # The theory slope over the same N with the same weights, so that the two are comparable
+            # (the floor is ∝ 1/N² only once N ≫ tr Λ).
+            relative = np.array(b_se) / np.array(b)
+            theory = log_log_slope(ns, b_theory, np.array(b_theory) * relative)
             slopes.append({"fit": "floor-N", "d": d, "covariance": covariance, "predictor": predictor,
                            "slope": result[0], "lo": result[1], "hi": result[2],
                            "theory": theory[0] if theory else None, "limit": -2.0})
@@ -179,7 +182,7 @@ def write_report(path, folder):
     made = make_figures(t, fits, models, folder)
     if len(z):
         made.append(("agreement histogram", figures.z_histogram(z, folder, "agreement")))
-    claims = compute_claims(t, fits, slopes, models)
+    claims = compute_claims(t, fits, slopes, models, rate_rows)
 
     attrs = data["attrs"]
     done, total = int((data["points"]["status"] == 1).sum()), len(data["points"]["status"])

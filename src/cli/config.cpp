@@ -199,6 +199,52 @@ void parse_training(Section& section, TrainingConfig& training) {
   section.reject_unknown_keys(" for method = \"" + method + "\"");
 }
 
+/// One [grid] table (or one element of [[grid]]): lists whose Cartesian product is a block of points.
+GridConfig parse_grid(Section& grid, std::uint64_t seed) {
+  GridConfig config;
+  config.dim = grid.integer_list("d", 1, limits::max_dim);
+  config.train_length = grid.integer_list("N", 1, limits::max_length);
+  config.test_length = grid.integer_list("M", 1, limits::max_length);
+  config.shift = grid.has("shift") ? grid.string_list("shift") : std::vector<std::string>{"none"};
+  config.covariance = grid.string_list("covariance");
+  config.task = grid.has("task") ? grid.string_list("task") : std::vector<std::string>{"linear"};
+  std::vector<Task> tasks;
+  for (const auto& text : config.task) {
+    try {
+      tasks.push_back(Task::parse(text));
+    } catch (const ConfigError& e) {
+      grid.fail("task", e.what());
+    }
+  }
+  std::vector<Shift> shifts;
+  for (const auto& text : config.shift) {
+    try {
+      shifts.push_back(Shift::parse(text));
+    } catch (const ConfigError& e) {
+      grid.fail("shift", e.what());
+    }
+  }
+  for (const auto& spec : config.covariance)
+    for (int dim : config.dim) {
+      std::optional<Covariance> covariance;
+      try {
+        covariance = Covariance::parse(spec, dim, seed);
+      } catch (const ConfigError& e) {
+        grid.fail("covariance", std::string(e.what()) + " (d = " + std::to_string(dim) + ")");
+      }
+      for (const auto& shift : shifts) {
+        try {
+          for (const auto& task : tasks) PromptLaw::shifted(*covariance, shift, seed, task);
+        } catch (const ConfigError& e) {
+          grid.fail("shift", std::string(e.what()) + " (d = " + std::to_string(dim) +
+                                 ", covariance " + spec + ")");
+        }
+      }
+    }
+  grid.reject_unknown_keys();
+  return config;
+}
+
 }  // namespace
 
 const char* to_string(TrainingMethod method) {
@@ -236,7 +282,7 @@ StudyConfig parse_config_text(const std::string& text, const std::string& source
     if (name != "study" && name != "grid" && name != "training" && name != "evaluation")
       throw ConfigError(source + ':' + std::to_string(value.source().begin.line) + ": unknown section [" +
                         name + "], expected [study], [grid], [training], [evaluation]");
-    if (!value.is_table())
+    if (!value.is_table() && !(name == "grid" && value.is_array_of_tables()))
       throw ConfigError(source + ':' + std::to_string(value.source().begin.line) + ": '" + name +
                         "' must be a section ([" + name + "])");
   }
@@ -249,48 +295,21 @@ StudyConfig parse_config_text(const std::string& text, const std::string& source
   config.prompts = static_cast<std::uint32_t>(study.integer("prompts", 2, 1000000000));
   study.reject_unknown_keys();
 
-  Section grid(table("grid"), "grid", source);
-  if (!table("grid")) grid.fail_section("missing section");
-  config.grid.dim = grid.integer_list("d", 1, limits::max_dim);
-  config.grid.train_length = grid.integer_list("N", 1, limits::max_length);
-  config.grid.test_length = grid.integer_list("M", 1, limits::max_length);
-  config.grid.shift = grid.has("shift") ? grid.string_list("shift") : std::vector<std::string>{"none"};
-  config.grid.covariance = grid.string_list("covariance");
-  config.grid.task = grid.has("task") ? grid.string_list("task") : std::vector<std::string>{"linear"};
-  std::vector<Task> tasks;
-  for (const auto& text : config.grid.task) {
-    try {
-      tasks.push_back(Task::parse(text));
-    } catch (const ConfigError& e) {
-      grid.fail("task", e.what());
+  // [grid] is one block; [[grid]] several, whose points are joined (repeated points count once).
+  const toml::node* grid_node = root.get("grid");
+  if (!grid_node) throw ConfigError(source + ": [grid]: missing section");
+  if (const auto* single = grid_node->as_table()) {
+    Section grid(single, "grid", source);
+    config.grids.push_back(parse_grid(grid, config.seed));
+  } else if (const auto* blocks = grid_node->as_array()) {
+    for (std::size_t i = 0; i < blocks->size(); ++i) {
+      const auto* block = (*blocks)[i].as_table();
+      if (!block) throw ConfigError(source + ": [[grid]] element " + std::to_string(i + 1) + " is not a table");
+      Section grid(block, "grid #" + std::to_string(i + 1), source);
+      config.grids.push_back(parse_grid(grid, config.seed));
     }
+    if (config.grids.empty()) throw ConfigError(source + ": [[grid]]: no blocks");
   }
-  std::vector<Shift> shifts;
-  for (const auto& text : config.grid.shift) {
-    try {
-      shifts.push_back(Shift::parse(text));
-    } catch (const ConfigError& e) {
-      grid.fail("shift", e.what());
-    }
-  }
-  for (const auto& spec : config.grid.covariance)
-    for (int dim : config.grid.dim) {
-      std::optional<Covariance> covariance;
-      try {
-        covariance = Covariance::parse(spec, dim, config.seed);
-      } catch (const ConfigError& e) {
-        grid.fail("covariance", std::string(e.what()) + " (d = " + std::to_string(dim) + ")");
-      }
-      for (const auto& shift : shifts) {
-        try {
-          for (const auto& task : tasks) PromptLaw::shifted(*covariance, shift, config.seed, task);
-        } catch (const ConfigError& e) {
-          grid.fail("shift", std::string(e.what()) + " (d = " + std::to_string(dim) +
-                                 ", covariance " + spec + ")");
-        }
-      }
-    }
-  grid.reject_unknown_keys();
 
   Section training(table("training"), "training", source);
   parse_training(training, config.training);

@@ -30,7 +30,7 @@ struct StudyConfig {
   std::string name;
   std::uint64_t seed = 1;
   std::uint32_t prompts = 0;
-  GridConfig grid;
+  std::vector<GridConfig> grids;  ///< [grid], or the blocks of [[grid]]
   TrainingConfig training;
   std::vector<std::string> predictors;
 };

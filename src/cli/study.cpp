@@ -4,57 +4,62 @@
 #include "core/rng.hpp"
 #include "core/task.hpp"
 #include "core/theory.hpp"
+#include "evaluation/monte_carlo.hpp"
 
 #include <Eigen/LU>
 
 #include <chrono>
 #include <cmath>
 #include <map>
+#include <set>
 
 namespace icl {
 
 Study expand_study(StudyConfig config) {
   Study study;
   std::map<std::string, std::size_t> setting_index;
-  const auto& grid = config.grid;
-  for (int dim : grid.dim)
-    for (int n : grid.train_length)
-      for (int m : grid.test_length)
-        for (const auto& shift : grid.shift)
-          for (const auto& covariance : grid.covariance)
-            for (const auto& task : grid.task) {
-            GridPoint point;
-            point.dim = dim;
-            point.train_length = n;
-            point.test_length = m;
-            point.shift = shift;
-            point.covariance = covariance;
-            point.task = task;
-            // Gradient flow and the closed form train on linear tasks (ZFB's setting; a nonlinear
-            // task then changes only the test); SGD and Adam train on the configured task.
-            const bool stochastic = config.training.method == TrainingMethod::sgd ||
-                                    config.training.method == TrainingMethod::adam;
-            const std::string training_task = stochastic ? task : "linear";
-            const std::string key = "d=" + std::to_string(dim) + ";N=" + std::to_string(n) +
-                                    ";covariance=" + covariance + ";task=" + training_task;
-            auto [it, inserted] = setting_index.emplace(key, study.settings.size());
-            if (inserted) {
-              TrainingSetting setting;
-              setting.dim = dim;
-              setting.train_length = n;
-              setting.covariance = covariance;
-              setting.task = training_task;
-              setting.key = key;
-              setting.random_address = stable_hash("train|" + key);
-              study.settings.push_back(setting);
-            }
-            point.setting = it->second;
-            point.random_address =
-                stable_hash("point|d=" + std::to_string(dim) + ";N=" + std::to_string(n) +
-                            ";covariance=" + covariance + ";task=" + task + ";M=" + std::to_string(m) +
-                            ";shift=" + shift);
-            study.points.push_back(std::move(point));
-          }
+  std::set<std::string> seen;
+  // Gradient flow and the closed form train on linear tasks (ZFB's setting; a nonlinear task then
+  // changes only the test); SGD and Adam train on the configured task.
+  const bool stochastic = config.training.method == TrainingMethod::sgd ||
+                          config.training.method == TrainingMethod::adam;
+  auto add_point = [&](int dim, int n, int m, const std::string& shift, const std::string& covariance,
+                       const std::string& task) {
+    const std::string setting_key = "d=" + std::to_string(dim) + ";N=" + std::to_string(n) +
+                                    ";covariance=" + covariance + ";task=" + (stochastic ? task : "linear");
+    const std::string point_key = "d=" + std::to_string(dim) + ";N=" + std::to_string(n) +
+                                  ";covariance=" + covariance + ";task=" + task +
+                                  ";M=" + std::to_string(m) + ";shift=" + shift;
+    if (!seen.insert(point_key).second) return;  // repeated by another [[grid]] block
+    auto [it, inserted] = setting_index.emplace(setting_key, study.settings.size());
+    if (inserted) {
+      TrainingSetting setting;
+      setting.dim = dim;
+      setting.train_length = n;
+      setting.covariance = covariance;
+      setting.task = stochastic ? task : "linear";
+      setting.key = setting_key;
+      setting.random_address = stable_hash("train|" + setting_key);
+      study.settings.push_back(setting);
+    }
+    GridPoint point;
+    point.dim = dim;
+    point.train_length = n;
+    point.test_length = m;
+    point.shift = shift;
+    point.covariance = covariance;
+    point.task = task;
+    point.setting = it->second;
+    point.random_address = stable_hash("point|" + point_key);
+    study.points.push_back(std::move(point));
+  };
+  for (const auto& grid : config.grids)
+    for (int dim : grid.dim)
+      for (int n : grid.train_length)
+        for (int m : grid.test_length)
+          for (const auto& shift : grid.shift)
+            for (const auto& covariance : grid.covariance)
+              for (const auto& task : grid.task) add_point(dim, n, m, shift, covariance, task);
   study.config = std::move(config);
   return study;
 }
@@ -150,6 +155,8 @@ ResultData empty_result(const Study& study, std::vector<ModelRecord> models) {
     data.points.task.push_back(point.task);
     data.points.status.push_back(0);
     data.points.seconds.push_back(0.0);
+    data.points.estimated_seconds.push_back(
+        estimated_point_seconds(point.dim, point.test_length, config.predictors, config.prompts));
   }
   const std::size_t n = study.points.size();
   for (const auto& name : config.predictors)

@@ -126,3 +126,14 @@ def test_foreign_and_corrupt_files(binary, tmp_path):
         f.attrs["schema_version"] = 2
     result = icl("info", newer, check=False)
     assert result.returncode == 2 and "newer" in result.stderr
+
+
+def test_training_divergence_exits_4(binary, tmp_path):
+    config = tmp_path / "diverge.toml"
+    config.write_text(replaced('method = "flow"', 'method = "sgd"\nlearning_rate = 1000.0\nsteps = 200\n'
+                               'batch = 16\ninit = "dense"\nsigma = 1.0'))
+    result = icl("run", config, "-o", tmp_path / "out.h5", check=False)
+    assert result.returncode == 4, result.stderr
+    line = result.stderr.strip().splitlines()[-1]
+    assert "diverged at step" in line and "last finite loss" in line
+    assert not (tmp_path / "out.h5").exists()
