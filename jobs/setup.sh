@@ -40,10 +40,9 @@ if [[ ${#missing[@]} -gt 0 ]]; then
   DEBIAN_FRONTEND=noninteractive "${sudo[@]}" apt-get install -y -q --no-install-recommends "${missing[@]}"
 fi
 
-# Warnings are errors in CI (CI=true); a user's newer compiler only warns.
-werror=OFF
-[[ "${CI:-}" == "true" ]] && werror=ON
+# Warnings are errors in CI (CI=true); a user's newer compiler only warns. Outside CI the cached
+# choice is left alone, so alternating between the two does not rebuild everything.
+[[ "${CI:-}" == "true" ]] && extra_cmake+=(-DICL_WARNINGS_AS_ERRORS=ON)
 
-cmake -S "$root" -B "$build_dir" -DCMAKE_BUILD_TYPE="$build_type" \
-  -DICL_WARNINGS_AS_ERRORS="$werror" "${extra_cmake[@]}" >/dev/null
+cmake -S "$root" -B "$build_dir" -DCMAKE_BUILD_TYPE="$build_type" "${extra_cmake[@]}" >/dev/null
 cmake --build "$build_dir" -j "$(nproc)"

@@ -194,7 +194,7 @@ ResultData prepare_result(const Study& study, const RunOptions& options, const s
     if (result.provenance.config != study.config.text || result.provenance.seed !=
                                                              static_cast<std::int64_t>(study.config.seed))
       throw ConfigError(source + ": was written by another config or seed; --resume needs the same " +
-                        study.config.source);
+                        study.config.source + " (rename or remove " + source + " to start afresh)");
     const std::string shard_text = std::to_string(shard.index) + "/" + std::to_string(shard.count);
     if (result.provenance.shard != shard_text)
       throw ConfigError(source + ": holds shard " + result.provenance.shard + ", not " + shard_text);
