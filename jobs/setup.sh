@@ -3,18 +3,21 @@
 # (apt is skipped entirely when all are present), then configure and build into build/.
 # Idempotent: a second run only rebuilds what changed.
 #
-#   jobs/setup.sh [--build-dir DIR] [--build-type Release|Debug|RelWithDebInfo] [--sanitize]
+#   jobs/setup.sh [--build-dir DIR] [--build-type Release|Debug|RelWithDebInfo] [--tests]
+#   --tests also installs what only the test suite needs (a local Slurm cluster: slurm-wlm, munge)
 set -euo pipefail
 
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 build_dir="$root/build"
 build_type=Release
 extra_cmake=()
+with_tests=0
 while [[ $# -gt 0 ]]; do
   case "$1" in
     --build-dir) build_dir=$2; shift 2 ;;
     --build-type) build_type=$2; shift 2 ;;
     --cmake-arg) extra_cmake+=("$2"); shift 2 ;;
+    --tests) with_tests=1; shift ;;
     *) echo "jobs/setup.sh: unknown argument '$1'" >&2; exit 2 ;;
   esac
 done
@@ -26,6 +29,8 @@ packages=(
   libboost-dev libboost-test-dev librandom123-dev libcli11-dev libtomlplusplus-dev libbenchmark-dev
   python3-h5py python3-numpy python3-scipy python3-matplotlib python3-pytest
 )
+
+[[ $with_tests == 1 ]] && packages+=(slurm-wlm slurmctld slurmd slurm-client munge)
 
 missing=()
 for package in "${packages[@]}"; do

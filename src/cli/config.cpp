@@ -148,13 +148,27 @@ class Section {
   static std::string describe(const toml::node& node) {
     std::ostringstream out;
     switch (node.type()) {
-      case toml::node_type::string: out << "the string \"" << node.as_string()->get() << '"'; break;
-      case toml::node_type::integer: out << "the integer " << node.as_integer()->get(); break;
-      case toml::node_type::floating_point: out << "the number " << node.as_floating_point()->get(); break;
-      case toml::node_type::boolean: out << "a boolean"; break;
-      case toml::node_type::array: out << "a list"; break;
-      case toml::node_type::table: out << "a table"; break;
-      default: out << "a date or time"; break;
+      case toml::node_type::string:
+        out << "the string \"" << node.as_string()->get() << '"';
+        break;
+      case toml::node_type::integer:
+        out << "the integer " << node.as_integer()->get();
+        break;
+      case toml::node_type::floating_point:
+        out << "the number " << node.as_floating_point()->get();
+        break;
+      case toml::node_type::boolean:
+        out << "a boolean";
+        break;
+      case toml::node_type::array:
+        out << "a list";
+        break;
+      case toml::node_type::table:
+        out << "a table";
+        break;
+      default:
+        out << "a date or time";
+        break;
     }
     return out.str();
   }
@@ -199,7 +213,8 @@ void parse_training(Section& section, TrainingConfig& training) {
   section.reject_unknown_keys(" for method = \"" + method + "\"");
 }
 
-/// One [grid] table (or one element of [[grid]]): lists whose Cartesian product is a block of points.
+/// One [grid] table (or one element of [[grid]]): lists whose Cartesian product is a block of
+/// points.
 GridConfig parse_grid(Section& grid, std::uint64_t seed) {
   GridConfig config;
   config.dim = grid.integer_list("d", 1, limits::max_dim);
@@ -249,10 +264,14 @@ GridConfig parse_grid(Section& grid, std::uint64_t seed) {
 
 const char* to_string(TrainingMethod method) {
   switch (method) {
-    case TrainingMethod::flow: return "flow";
-    case TrainingMethod::sgd: return "sgd";
-    case TrainingMethod::adam: return "adam";
-    case TrainingMethod::closed_form: return "closed-form";
+    case TrainingMethod::flow:
+      return "flow";
+    case TrainingMethod::sgd:
+      return "sgd";
+    case TrainingMethod::adam:
+      return "adam";
+    case TrainingMethod::closed_form:
+      return "closed-form";
   }
   return "?";
 }
@@ -280,8 +299,9 @@ StudyConfig parse_config_text(const std::string& text, const std::string& source
   for (auto&& [key, value] : root) {
     const std::string name(key.str());
     if (name != "study" && name != "grid" && name != "training" && name != "evaluation")
-      throw ConfigError(source + ':' + std::to_string(value.source().begin.line) + ": unknown section [" +
-                        name + "], expected [study], [grid], [training], [evaluation]");
+      throw ConfigError(source + ':' + std::to_string(value.source().begin.line) +
+                        ": unknown section [" + name +
+                        "], expected [study], [grid], [training], [evaluation]");
     if (!value.is_table() && !(name == "grid" && value.is_array_of_tables()))
       throw ConfigError(source + ':' + std::to_string(value.source().begin.line) + ": '" + name +
                         "' must be a section ([" + name + "])");
@@ -304,7 +324,9 @@ StudyConfig parse_config_text(const std::string& text, const std::string& source
   } else if (const auto* blocks = grid_node->as_array()) {
     for (std::size_t i = 0; i < blocks->size(); ++i) {
       const auto* block = (*blocks)[i].as_table();
-      if (!block) throw ConfigError(source + ": [[grid]] element " + std::to_string(i + 1) + " is not a table");
+      if (!block)
+        throw ConfigError(source + ": [[grid]] element " + std::to_string(i + 1) +
+                          " is not a table");
       Section grid(block, "grid #" + std::to_string(i + 1), source);
       config.grids.push_back(parse_grid(grid, config.seed));
     }

@@ -1,5 +1,6 @@
 #pragma once
-/// The export table of DESIGN.md: `point,d,N,M,shift,covariance,predictor,risk,stderr,prompts,theory`.
+/// The export table of DESIGN.md:
+/// `point,d,N,M,shift,covariance,predictor,risk,stderr,prompts,theory`.
 #include <optional>
 #include <ostream>
 #include <string>

@@ -50,10 +50,10 @@ std::optional<PointOutcome> evaluate(const Study& study, const GridPoint& point,
   if (!statistics) return std::nullopt;
   for (const auto& s : *statistics)
     if (!std::isfinite(s.mean))
-      throw NumericalError("point d=" + std::to_string(point.dim) + " N=" +
-                           std::to_string(point.train_length) + " M=" +
-                           std::to_string(point.test_length) + " covariance=" + point.covariance +
-                           ": a risk estimate is not finite");
+      throw NumericalError("point d=" + std::to_string(point.dim) +
+                           " N=" + std::to_string(point.train_length) +
+                           " M=" + std::to_string(point.test_length) +
+                           " covariance=" + point.covariance + ": a risk estimate is not finite");
   return PointOutcome{std::move(*statistics),
                       std::chrono::duration<double>(Clock::now() - start).count()};
 }
@@ -84,14 +84,20 @@ std::pair<int, std::string> decode_code(const std::vector<std::uint8_t>& bytes) 
   return {code, reader.get_string()};
 }
 
-void sleep_briefly() { std::this_thread::sleep_for(std::chrono::milliseconds(5)); }
+void sleep_briefly() {
+  std::this_thread::sleep_for(std::chrono::milliseconds(5));
+}
 
 /// Rank 0's view of the run: stores results, commits, reports progress, coordinates stopping.
 class Collector {
  public:
   Collector(const Communicator& comm, const EngineInput& input)
-      : comm_(comm), input_(input), result_(*input.result), start_(Clock::now()),
-        last_commit_(start_), last_report_(start_) {
+      : comm_(comm),
+        input_(input),
+        result_(*input.result),
+        start_(Clock::now()),
+        last_commit_(start_),
+        last_report_(start_) {
     workers_running_ = comm.size() - 1;
     live_ = input.progress == ProgressMode::on ||
             (input.progress == ProgressMode::automatic && ::isatty(STDERR_FILENO));
@@ -119,7 +125,8 @@ class Collector {
     mpi_seconds_ += std::chrono::duration<double>(Clock::now() - polling).count();
     if (stop_requested()) request_stop(75, "");
     const auto now = Clock::now();
-    if (dirty_ && now - last_commit_ >= std::chrono::duration<double>(input_.commit_interval_seconds))
+    if (dirty_ &&
+        now - last_commit_ >= std::chrono::duration<double>(input_.commit_interval_seconds))
       commit();
     report(false);
     return stopping_;
@@ -170,7 +177,9 @@ class Collector {
     report(true);
     if (input_.progress != ProgressMode::off) {
       const double elapsed = std::chrono::duration<double>(Clock::now() - start_).count();
-      std::fprintf(stderr, "rank 0 time: %.3f s in HDF5 writes (%.2f%%), %.3f s handling MPI messages (%.2f%%) of %.2f s\n",
+      std::fprintf(stderr,
+                   "rank 0 time: %.3f s in HDF5 writes (%.2f%%), %.3f s handling MPI messages "
+                   "(%.2f%%) of %.2f s\n",
                    hdf5_seconds_, 100.0 * hdf5_seconds_ / elapsed, mpi_seconds_,
                    100.0 * mpi_seconds_ / elapsed, elapsed);
     }
@@ -178,7 +187,8 @@ class Collector {
     if (outcome_ == 75)
       std::cerr << "icl-study: stopped by signal; " << done_ << " of " << input_.total_points
                 << " points saved in " << input_.partial_path << " (continue with --resume)\n";
-    for (int rank = 1; rank < comm_.size(); ++rank) comm_.send(rank, final_tag, encode_code(outcome_));
+    for (int rank = 1; rank < comm_.size(); ++rank)
+      comm_.send(rank, final_tag, encode_code(outcome_));
     return outcome_;
   }
 
@@ -238,9 +248,10 @@ class Collector {
     const std::size_t total = input_.total_points;
     const double eta = done_ > 0 ? elapsed * static_cast<double>(total - done_) / done_ : NAN;
     char line[200];
-    std::snprintf(line, sizeof line, "points %zu/%zu  %.3g prompts/s  elapsed %.0f s  ETA %s",
-                  done_, total, rate, elapsed,
-                  std::isfinite(eta) ? (std::to_string(static_cast<long>(eta)) + " s").c_str() : "?");
+    std::snprintf(
+        line, sizeof line, "points %zu/%zu  %.3g prompts/s  elapsed %.0f s  ETA %s", done_, total,
+        rate, elapsed,
+        std::isfinite(eta) ? (std::to_string(static_cast<long>(eta)) + " s").c_str() : "?");
     if (live_)
       std::cerr << '\r' << line << "\033[K" << (final ? "\n" : "") << std::flush;
     else

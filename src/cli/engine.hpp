@@ -1,8 +1,8 @@
 #pragma once
 /// The evaluation phase of `icl-study run`: every rank evaluates its points; rank 0 also collects
-/// every rank's results, commits them to disk every few seconds (atomically, so a kill loses only the
-/// points in flight), reports progress, and coordinates a stop (signal or error) so that every rank
-/// leaves together with the same exit code.
+/// every rank's results, commits them to disk every few seconds (atomically, so a kill loses only
+/// the points in flight), reports progress, and coordinates a stop (signal or error) so that every
+/// rank leaves together with the same exit code.
 #include "cli/study.hpp"
 #include "core/lsa.hpp"
 #include "parallel/communicator.hpp"
@@ -17,11 +17,11 @@ enum class ProgressMode { automatic, on, off };
 
 struct EngineInput {
   const Study* study = nullptr;
-  std::vector<std::size_t> my_points;           ///< this rank's points, in order
-  std::size_t total_points = 0;                 ///< points this run evaluates on all ranks
+  std::vector<std::size_t> my_points;                ///< this rank's points, in order
+  std::size_t total_points = 0;                      ///< points this run evaluates on all ranks
   std::vector<std::optional<LsaParameters>> models;  ///< per training setting, when trained
-  ResultData* result = nullptr;                 ///< rank 0: the file's contents, updated in place
-  std::string partial_path, final_path;         ///< rank 0
+  ResultData* result = nullptr;          ///< rank 0: the file's contents, updated in place
+  std::string partial_path, final_path;  ///< rank 0
   ProgressMode progress = ProgressMode::automatic;
   double commit_interval_seconds = 2.0;
 };

@@ -52,9 +52,11 @@ int run_info(const std::string& path) {
             << " MPI ranks x " << p.omp_threads << " OpenMP threads; rng " << p.rng << '\n';
   for (const auto& [key, value] : p.slurm) std::cout << "  " << key << " = " << value << '\n';
   std::cout << "  points: " << done << " of " << data.points.size() << " done"
-            << (done == data.points.size() ? " (complete)" : " (incomplete: continue with --resume)")
+            << (done == data.points.size() ? " (complete)"
+                                           : " (incomplete: continue with --resume)")
             << "\n  models: " << data.models.size() << '\n';
-  std::printf("  %-12s %8s %14s %14s %10s\n", "predictor", "points", "mean |z|", "max |z|", "|z| > 4");
+  std::printf("  %-12s %8s %14s %14s %10s\n", "predictor", "points", "mean |z|", "max |z|",
+              "|z| > 4");
   for (const auto& columns : data.predictors) {
     std::size_t with_theory = 0, flagged = 0;
     double sum = 0, worst = 0;
@@ -87,7 +89,8 @@ int run_merge(const std::vector<std::string>& inputs, const std::string& output)
   std::map<int, std::string> seen;
   for (std::size_t k = 0; k < shards.size(); ++k) {
     const auto& s = shards[k];
-    if (s.provenance.config != first.provenance.config || s.provenance.seed != first.provenance.seed)
+    if (s.provenance.config != first.provenance.config ||
+        s.provenance.seed != first.provenance.seed)
       throw ConfigError(inputs[k] + ": belongs to another study than " + inputs[0] +
                         " (config or seed differ)");
     int index = 0, total = 0;
@@ -95,8 +98,8 @@ int run_merge(const std::vector<std::string>& inputs, const std::string& output)
       throw ConfigError(inputs[k] + ": shard attribute '" + s.provenance.shard + "' is not I/K");
     if (count < 0) count = total;
     if (total != count)
-      throw ConfigError(inputs[k] + ": is shard " + s.provenance.shard + " of " + std::to_string(total) +
-                        ", the others of " + std::to_string(count));
+      throw ConfigError(inputs[k] + ": is shard " + s.provenance.shard + " of " +
+                        std::to_string(total) + ", the others of " + std::to_string(count));
     if (seen.count(index))
       throw ConfigError(inputs[k] + ": duplicate of shard " + std::to_string(index) + " (also " +
                         seen[index] + ")");
@@ -106,7 +109,8 @@ int run_merge(const std::vector<std::string>& inputs, const std::string& output)
   for (int i = 0; i < count; ++i)
     if (!seen.count(i)) missing.push_back(std::to_string(i));
   if (!missing.empty())
-    throw ConfigError("merge: missing shard(s) " + join(missing, ", ") + " of " + std::to_string(count));
+    throw ConfigError("merge: missing shard(s) " + join(missing, ", ") + " of " +
+                      std::to_string(count));
 
   ResultData merged = first;
   std::fill(merged.points.status.begin(), merged.points.status.end(), 0);
@@ -129,8 +133,9 @@ int run_merge(const std::vector<std::string>& inputs, const std::string& output)
   }
   for (std::size_t i = 0; i < merged.points.size(); ++i)
     if (merged.points.status[i] != 1)
-      throw ConfigError("merge: point " + std::to_string(i) +
-                        " is pending in every shard (an unfinished shard? continue it with --resume)");
+      throw ConfigError(
+          "merge: point " + std::to_string(i) +
+          " is pending in every shard (an unfinished shard? continue it with --resume)");
   merged.models.clear();
   for (const auto& [key, model] : models) merged.models.push_back(*model);
   fill_provenance(merged.provenance, static_cast<int>(first.provenance.mpi_ranks),

@@ -63,7 +63,8 @@ int run_plan(const std::string& path, int ranks) {
 
 CommandAction register_validate_command(CLI::App& app) {
   auto path = std::make_shared<std::string>();
-  auto* command = app.add_subcommand("validate", "Check a config; print the grid size; exit 2 on any error");
+  auto* command =
+      app.add_subcommand("validate", "Check a config; print the grid size; exit 2 on any error");
   command->add_option("config", *path, "study config (TOML)")->required();
   return [path](CommandContext&) { return run_validate(*path); };
 }
@@ -71,7 +72,8 @@ CommandAction register_validate_command(CLI::App& app) {
 CommandAction register_plan_command(CLI::App& app) {
   auto path = std::make_shared<std::string>();
   auto ranks = std::make_shared<int>(1);
-  auto* command = app.add_subcommand("plan", "Show how the grid splits over R ranks, with cost estimates");
+  auto* command =
+      app.add_subcommand("plan", "Show how the grid splits over R ranks, with cost estimates");
   command->add_option("config", *path, "study config (TOML)")->required();
   command->add_option("--ranks", *ranks, "number of MPI ranks (or shards)")
       ->required()

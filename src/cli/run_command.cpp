@@ -21,12 +21,12 @@
 #include <unistd.h>
 
 #include <algorithm>
-#include <cstring>
-#include <map>
 #include <cmath>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <iostream>
+#include <map>
 #include <memory>
 
 namespace icl {
@@ -170,8 +170,8 @@ void fill_theory(const Study& study, ResultData& result) {
   for (std::size_t i = 0; i < study.points.size(); ++i) {
     const auto& point = study.points[i];
     const Covariance covariance = Covariance::parse(point.covariance, point.dim, study.config.seed);
-    const PromptLaw law = PromptLaw::shifted(covariance, Shift::parse(point.shift), study.config.seed,
-                                             Task::parse(point.task));
+    const PromptLaw law = PromptLaw::shifted(covariance, Shift::parse(point.shift),
+                                             study.config.seed, Task::parse(point.task));
     const PointModel model(covariance, point.train_length, law, point.test_length);
     for (auto& columns : result.predictors)
       columns.theory[i] = model.theory(columns.name).value_or(NAN);
@@ -183,7 +183,8 @@ ResultData prepare_result(const Study& study, const RunOptions& options, const s
                           const Shard& shard) {
   const bool final_exists = std::filesystem::exists(options.output);
   if (final_exists && !options.resume && !options.force)
-    throw ConfigError(options.output + ": exists; use --resume to continue it or --force to replace it");
+    throw ConfigError(options.output +
+                      ": exists; use --resume to continue it or --force to replace it");
   check_output_folder(options.output);
   ResultData result;
   const std::string source = std::filesystem::exists(partial) ? partial
@@ -191,13 +192,15 @@ ResultData prepare_result(const Study& study, const RunOptions& options, const s
                                                               : std::string();
   if (options.resume && !source.empty()) {
     result = read_result_file(source);
-    if (result.provenance.config != study.config.text || result.provenance.seed !=
-                                                             static_cast<std::int64_t>(study.config.seed))
-      throw ConfigError(source + ": was written by another config or seed; --resume needs the same " +
+    if (result.provenance.config != study.config.text ||
+        result.provenance.seed != static_cast<std::int64_t>(study.config.seed))
+      throw ConfigError(source +
+                        ": was written by another config or seed; --resume needs the same " +
                         study.config.source + " (rename or remove " + source + " to start afresh)");
     const std::string shard_text = std::to_string(shard.index) + "/" + std::to_string(shard.count);
     if (result.provenance.shard != shard_text)
-      throw ConfigError(source + ": holds shard " + result.provenance.shard + ", not " + shard_text);
+      throw ConfigError(source + ": holds shard " + result.provenance.shard + ", not " +
+                        shard_text);
     if (result.points.size() != study.points.size())
       throw ConfigError(source + ": has " + std::to_string(result.points.size()) +
                         " points, the config " + std::to_string(study.points.size()));
@@ -245,8 +248,8 @@ int run_study(const Communicator& comm, const RunOptions& options) {
 
   // (2) Training: each needed setting once, on the rank the cost-balanced split names.
   const auto& config = study->config;
-  const bool needs_model =
-      std::find(config.predictors.begin(), config.predictors.end(), "lsa") != config.predictors.end();
+  const bool needs_model = std::find(config.predictors.begin(), config.predictors.end(), "lsa") !=
+                           config.predictors.end();
   std::vector<std::optional<LsaParameters>> models(study->settings.size());
   std::vector<std::size_t> to_train;
   if (needs_model) {
@@ -337,24 +340,29 @@ int run_study(const Communicator& comm, const RunOptions& options) {
 
 CommandAction register_run_command(CLI::App& app) {
   auto options = std::make_shared<RunOptions>();
-  auto* command = app.add_subcommand("run", "Run a study: train, evaluate every grid point, write HDF5");
+  auto* command =
+      app.add_subcommand("run", "Run a study: train, evaluate every grid point, write HDF5");
   command->add_option("config", options->config, "study config (TOML)")->required();
   command->add_option("-o,--output", options->output, "result file (HDF5)")->required();
   command->add_flag("--resume", options->resume,
                     "continue OUT.h5.partial (or OUT.h5) of the same config and seed");
   command->add_flag("--force", options->force, "replace an existing OUT.h5");
   command->add_option("--shard", options->shard, "run only shard I of K (I/K, 0 <= I < K)");
-  command->add_option("--threads", options->threads, "OpenMP threads per rank (default: OMP_NUM_THREADS)")
+  command
+      ->add_option("--threads", options->threads,
+                   "OpenMP threads per rank (default: OMP_NUM_THREADS)")
       ->check(CLI::Range(1, 4096));
-  command->add_option("--commit-every", options->commit_seconds,
-                      "seconds between commits of finished points to OUT.h5.partial")
+  command
+      ->add_option("--commit-every", options->commit_seconds,
+                   "seconds between commits of finished points to OUT.h5.partial")
       ->check(CLI::Range(0.0, 86400.0))
       ->capture_default_str();
   command->add_option("--progress", options->progress, "progress on stderr: auto, on, off")
       ->check(CLI::IsMember({"auto", "on", "off"}))
       ->capture_default_str();
   return [options](CommandContext& context) {
-    return context.with_world([&](const Communicator& world) { return run_study(world, *options); });
+    return context.with_world(
+        [&](const Communicator& world) { return run_study(world, *options); });
   };
 }
 

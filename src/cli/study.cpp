@@ -23,10 +23,11 @@ Study expand_study(StudyConfig config) {
   // changes only the test); SGD and Adam train on the configured task.
   const bool stochastic = config.training.method == TrainingMethod::sgd ||
                           config.training.method == TrainingMethod::adam;
-  auto add_point = [&](int dim, int n, int m, const std::string& shift, const std::string& covariance,
-                       const std::string& task) {
+  auto add_point = [&](int dim, int n, int m, const std::string& shift,
+                       const std::string& covariance, const std::string& task) {
     const std::string setting_key = "d=" + std::to_string(dim) + ";N=" + std::to_string(n) +
-                                    ";covariance=" + covariance + ";task=" + (stochastic ? task : "linear");
+                                    ";covariance=" + covariance +
+                                    ";task=" + (stochastic ? task : "linear");
     const std::string point_key = "d=" + std::to_string(dim) + ";N=" + std::to_string(n) +
                                   ";covariance=" + covariance + ";task=" + task +
                                   ";M=" + std::to_string(m) + ";shift=" + shift;
@@ -78,8 +79,9 @@ ModelRecord train_setting(const TrainingSetting& setting, const StudyConfig& con
   LsaParameters parameters;
   switch (config.training.method) {
     case TrainingMethod::flow: {
-      const auto result = train_gradient_flow(covariance, setting.train_length, config.training.flow,
-                                              config.seed, setting.random_address);
+      const auto result =
+          train_gradient_flow(covariance, setting.train_length, config.training.flow, config.seed,
+                              setting.random_address);
       parameters = result.parameters;
       std::vector<double> time, distance, balance;
       for (const auto& row : result.trajectory) {
@@ -97,9 +99,9 @@ ModelRecord train_setting(const TrainingSetting& setting, const StudyConfig& con
     }
     case TrainingMethod::sgd:
     case TrainingMethod::adam: {
-      const auto result = train_stochastic(covariance, setting.train_length,
-                                           config.training.stochastic, config.seed,
-                                           setting.random_address, Task::parse(setting.task));
+      const auto result =
+          train_stochastic(covariance, setting.train_length, config.training.stochastic,
+                           config.seed, setting.random_address, Task::parse(setting.task));
       parameters = result.parameters;
       std::vector<double> step, distance, p_norm, q_norm;
       for (const auto& row : result.curve) {
@@ -109,7 +111,8 @@ ModelRecord train_setting(const TrainingSetting& setting, const StudyConfig& con
         p_norm.push_back(row.p_norm);
         q_norm.push_back(row.q_norm);
       }
-      model.curves = {{"step", step}, {"distance", distance}, {"p_norm", p_norm}, {"q_norm", q_norm}};
+      model.curves = {
+          {"step", step}, {"distance", distance}, {"p_norm", p_norm}, {"q_norm", q_norm}};
       model.numbers["final_distance"] = distance.empty() ? NAN : distance.back();
       break;
     }
@@ -144,8 +147,9 @@ ResultData empty_result(const Study& study, std::vector<ModelRecord> models) {
   data.provenance.config = config.text;
   data.provenance.study = config.name;
   data.provenance.seed = static_cast<std::int64_t>(config.seed);
-  data.provenance.rng = "philox4x32-10 (Random123); key = master seed; counter = (FNV-1a 64 of the "
-                        "point, prompt, stream << 24 | block); normals by Box-Muller";
+  data.provenance.rng =
+      "philox4x32-10 (Random123); key = master seed; counter = (FNV-1a 64 of the "
+      "point, prompt, stream << 24 | block); normals by Box-Muller";
   for (const auto& point : study.points) {
     data.points.dim.push_back(point.dim);
     data.points.train_length.push_back(point.train_length);

@@ -13,15 +13,15 @@ namespace icl {
 struct TrainingSetting {
   int dim = 0, train_length = 0;
   std::string covariance, task = "linear";
-  std::string key;                  ///< "d=5;N=10;covariance=identity;task=linear": the /models group
-  std::uint64_t random_address = 0; ///< stable_hash("train|" + key)
+  std::string key;  ///< "d=5;N=10;covariance=identity;task=linear": the /models group
+  std::uint64_t random_address = 0;  ///< stable_hash("train|" + key)
 };
 
 struct GridPoint {
   int dim = 0, train_length = 0, test_length = 0;
   std::string shift, covariance, task = "linear";
-  std::size_t setting = 0;          ///< index into Study::settings
-  std::uint64_t random_address = 0; ///< stable_hash of the point's canonical text
+  std::size_t setting = 0;           ///< index into Study::settings
+  std::uint64_t random_address = 0;  ///< stable_hash of the point's canonical text
 };
 
 struct Study {

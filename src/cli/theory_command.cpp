@@ -30,7 +30,8 @@ int run_theory(const TheoryOptions& options) {
   PromptLaw law = PromptLaw::shifted(covariance, Shift::parse(options.shift), options.seed,
                                      Task::parse(options.task));
   if (options.noise > 0.0) {
-    if (law.noise_std > 0.0) throw ConfigError("--noise: the shift '" + options.shift + "' sets the noise already");
+    if (law.noise_std > 0.0)
+      throw ConfigError("--noise: the shift '" + options.shift + "' sets the noise already");
     law.noise_std = options.noise;
   }
   const PointModel model(covariance, options.train_length, law, options.test_length);
@@ -57,7 +58,8 @@ int run_theory(const TheoryOptions& options) {
 CommandAction register_theory_command(CLI::App& app) {
   auto options = std::make_shared<TheoryOptions>();
   auto* command = app.add_subcommand(
-      "theory", "Closed-form risks of every predictor that has one, no sampling (export CSV format)");
+      "theory",
+      "Closed-form risks of every predictor that has one, no sampling (export CSV format)");
   command->add_option("--d", options->dim, "input dimension d")
       ->required()
       ->check(CLI::Range(1, limits::max_dim));
@@ -67,14 +69,16 @@ CommandAction register_theory_command(CLI::App& app) {
   command->add_option("--M", options->test_length, "test prompt length M")
       ->required()
       ->check(CLI::Range(1LL, limits::max_length));
-  command->add_option("--covariance", options->covariance,
-                      "covariance spec: identity, diag:l1,...,ld, power:a, toeplitz:r, "
-                      "rotated:<spec>, random-exp")
+  command
+      ->add_option("--covariance", options->covariance,
+                   "covariance spec: identity, diag:l1,...,ld, power:a, toeplitz:r, "
+                   "rotated:<spec>, random-exp")
       ->capture_default_str();
   command->add_option("--shift", options->shift, "test-time shift (see `icl-study shifts`)")
       ->capture_default_str();
-  command->add_option("--task", options->task,
-                      "task: linear, sparse:k, quadratic, relu, tanh, relu-2nn:h [+noise=s]")
+  command
+      ->add_option("--task", options->task,
+                   "task: linear, sparse:k, quadratic, relu, tanh, relu-2nn:h [+noise=s]")
       ->capture_default_str();
   command->add_option("--noise", options->noise, "label noise standard deviation s")
       ->check(CLI::Range(0.0, 1e6))

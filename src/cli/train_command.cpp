@@ -23,7 +23,8 @@ int run_train(const TrainOptions& options) {
     models.push_back(train_setting(setting, study.config));
     const auto& model = models.back();
     std::cerr << "trained " << setting.key << " (" << model.method << "): distance to the limit "
-              << model.numbers.at("final_distance") << ", " << model.numbers.at("seconds") << " s\n";
+              << model.numbers.at("final_distance") << ", " << model.numbers.at("seconds")
+              << " s\n";
   }
   ResultData data = empty_result(study, std::move(models));
   fill_provenance(data.provenance, 1, omp_get_max_threads());

@@ -14,7 +14,9 @@ namespace {
 constexpr std::string_view valid_specs =
     "identity, diag:l1,...,ld, power:a, toeplitz:r (|r| < 1), rotated:<spec>, random-exp";
 
-std::string quoted(std::string_view spec) { return "covariance '" + std::string(spec) + "'"; }
+std::string quoted(std::string_view spec) {
+  return "covariance '" + std::string(spec) + "'";
+}
 
 Eigen::MatrixXd parse_fixed_matrix(std::string_view spec, std::string_view full, int dim,
                                    std::uint64_t seed);
@@ -22,9 +24,9 @@ Eigen::MatrixXd parse_fixed_matrix(std::string_view spec, std::string_view full,
 Eigen::MatrixXd rotate(std::string_view inner, std::string_view full, int dim, std::uint64_t seed) {
   const Eigen::MatrixXd base = parse_fixed_matrix(inner, full, dim, seed);
   // The rotation is fixed by the seed, the dimension and the inner spec, and by nothing else.
-  RandomStream random(seed, {stable_hash("rotated|d=" + std::to_string(dim) + "|" +
-                                         std::string(inner)),
-                             0, Stream::covariance});
+  RandomStream random(
+      seed, {stable_hash("rotated|d=" + std::to_string(dim) + "|" + std::string(inner)), 0,
+             Stream::covariance});
   const Eigen::MatrixXd rotation = haar_orthogonal(dim, random);
   Eigen::MatrixXd rotated = rotation * base * rotation.transpose();
   return 0.5 * (rotated + rotated.transpose());  // exact symmetry for the eigensolver

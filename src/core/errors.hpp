@@ -8,7 +8,8 @@ namespace icl {
 
 class Error : public std::runtime_error {
  public:
-  Error(const std::string& message, int exit_code) : std::runtime_error(message), code_(exit_code) {}
+  Error(const std::string& message, int exit_code)
+      : std::runtime_error(message), code_(exit_code) {}
   int exit_code() const noexcept { return code_; }
 
  private:

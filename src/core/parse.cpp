@@ -39,8 +39,8 @@ std::vector<std::string_view> split(std::string_view text, char separator) {
   std::size_t start = 0;
   while (true) {
     const std::size_t at = text.find(separator, start);
-    pieces.push_back(text.substr(start, at == std::string_view::npos ? std::string_view::npos
-                                                                      : at - start));
+    pieces.push_back(
+        text.substr(start, at == std::string_view::npos ? std::string_view::npos : at - start));
     if (at == std::string_view::npos) break;
     start = at + 1;
   }

@@ -1,6 +1,6 @@
 #pragma once
-/// Strict number parsing shared by covariance specs, shift strings and command-line values: the whole
-/// text must be a finite number, or a ConfigError names the text and where it came from.
+/// Strict number parsing shared by covariance specs, shift strings and command-line values: the
+/// whole text must be a finite number, or a ConfigError names the text and where it came from.
 #include <string>
 #include <string_view>
 #include <vector>

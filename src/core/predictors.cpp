@@ -7,8 +7,8 @@
 #include <Eigen/QR>
 
 #include <algorithm>
-#include <cmath>
 #include <array>
+#include <cmath>
 #include <vector>
 
 namespace icl {
@@ -54,8 +54,9 @@ class TrainedLsaPredictor final : public Predictor {
   LsaParameters parameters_;
 };
 
-/// Min-norm least squares (penalty 0) or ridge. The rank-revealing complete orthogonal decomposition
-/// gives the minimum-norm solution when M < d; ridge solves the d x d normal equations.
+/// Min-norm least squares (penalty 0) or ridge. The rank-revealing complete orthogonal
+/// decomposition gives the minimum-norm solution when M < d; ridge solves the d x d normal
+/// equations.
 class LeastSquaresPredictor final : public Predictor {
  public:
   explicit LeastSquaresPredictor(double penalty) : penalty_(penalty) {}
@@ -103,7 +104,9 @@ class ZeroPredictor final : public Predictor {
 
 }  // namespace
 
-std::span<const std::string_view> known_predictors() { return predictor_names; }
+std::span<const std::string_view> known_predictors() {
+  return predictor_names;
+}
 
 void check_predictor_name(std::string_view name, const std::string& where) {
   if (std::find(predictor_names.begin(), predictor_names.end(), name) != predictor_names.end())
@@ -113,9 +116,9 @@ void check_predictor_name(std::string_view name, const std::string& where) {
                     join(valid, ", "));
 }
 
-std::optional<theory::TaskMomentLaw> task_moment_law(const Task& task, const Eigen::MatrixXd& lambda,
-                                                     int test_length, double noise_std,
-                                                     double label_scale) {
+std::optional<theory::TaskMomentLaw> task_moment_law(const Task& task,
+                                                     const Eigen::MatrixXd& lambda, int test_length,
+                                                     double noise_std, double label_scale) {
   const int d = static_cast<int>(lambda.rows());
   const Eigen::MatrixXd identity = Eigen::MatrixXd::Identity(d, d);
   const double trace = lambda.trace(), trace2 = (lambda * lambda).trace();
@@ -164,16 +167,20 @@ ClosedFormLaw closed_form_law(const PromptLaw& law, int test_length, bool ignore
     if (law.inputs.is_random() || law.query_covariance || law.transform.size() > 0 ||
         law.query_scale != 1.0)
       return std::monostate{};
-    const auto moments = task_moment_law(law.task, law.inputs.matrix(), test_length, law.noise_std,
-                                         law.task_scale);
+    const auto moments =
+        task_moment_law(law.task, law.inputs.matrix(), test_length, law.noise_std, law.task_scale);
     if (!moments) return std::monostate{};
     return *moments;
   }
   const double task_moment = law.task.linear_second_moment(dim);
   if (law.inputs.is_random()) {
     if (law.query_covariance || law.transform.size() > 0) return std::monostate{};
-    return theory::RandomExpTestLaw{dim, law.inputs.random_scale(), law.noise_std, test_length,
-                                    law.task_scale * std::sqrt(task_moment), law.query_scale};
+    return theory::RandomExpTestLaw{dim,
+                                    law.inputs.random_scale(),
+                                    law.noise_std,
+                                    test_length,
+                                    law.task_scale * std::sqrt(task_moment),
+                                    law.query_scale};
   }
   if (law.query_covariance && law.query_covariance->is_random()) return std::monostate{};
   const Eigen::MatrixXd transform =
@@ -203,16 +210,17 @@ PointModel::PointModel(const Covariance& training_covariance, int train_length,
     throw ConfigError("training covariance '" + training_covariance.spec() + "' and test law '" +
                       test_law.inputs.spec() + "' have different dimensions");
   const int dim = training_covariance.dim();
-  training_preconditioner_ =
-      training_covariance.is_random()
-          ? theory::random_exp_preconditioner(dim, train_length)
-          : theory::gamma(training_covariance.matrix(), train_length).llt().solve(
-                Eigen::MatrixXd::Identity(dim, dim));
+  training_preconditioner_ = training_covariance.is_random()
+                                 ? theory::random_exp_preconditioner(dim, train_length)
+                                 : theory::gamma(training_covariance.matrix(), train_length)
+                                       .llt()
+                                       .solve(Eigen::MatrixXd::Identity(dim, dim));
   law_ = closed_form_law(test_law, test_length, false);
   tuning_law_ = closed_form_law(test_law, test_length, true);
   if (std::holds_alternative<std::monostate>(tuning_law_)) {
     // No closed form even for the Gaussian part: tune on the training law instead.
-    tuning_law_ = closed_form_law(PromptLaw(training_covariance, test_law.noise_std), test_length, true);
+    tuning_law_ =
+        closed_form_law(PromptLaw(training_covariance, test_law.noise_std), test_length, true);
   }
   std::visit(
       [&](const auto& law) {

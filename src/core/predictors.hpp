@@ -1,6 +1,6 @@
 #pragma once
-/// Predictors evaluated on a sampled test prompt (DESIGN.md names), and the closed-form risk of each
-/// one where a closed form exists.
+/// Predictors evaluated on a sampled test prompt (DESIGN.md names), and the closed-form risk of
+/// each one where a closed form exists.
 #include "core/covariance.hpp"
 #include "core/lsa.hpp"
 #include "core/prompt.hpp"
@@ -27,15 +27,16 @@ class Predictor {
   virtual double predict(const Prompt& prompt, const PromptMoments& moments) const = 0;
 };
 
-/// The closed-form description of a test law, when there is one: Gaussian with the query independent
-/// of the prompt (fixed covariance), or random-exp with a query from the same Λ_τ.
-using ClosedFormLaw = std::variant<std::monostate, theory::GaussianTestLaw, theory::RandomExpTestLaw,
-                                   theory::TaskMomentLaw>;
+/// The closed-form description of a test law, when there is one: Gaussian with the query
+/// independent of the prompt (fixed covariance), or random-exp with a query from the same Λ_τ.
+using ClosedFormLaw = std::variant<std::monostate, theory::GaussianTestLaw,
+                                   theory::RandomExpTestLaw, theory::TaskMomentLaw>;
 ClosedFormLaw closed_form_law(const PromptLaw& law, int test_length, bool ignore_query_rule);
 
 /// The task moments of Theorem 4.2 for tasks that have them in closed form (relu, quadratic), on
 /// inputs N(0, Λ), with label noise s; empty for the others (tanh, relu-2nn).
-std::optional<theory::TaskMomentLaw> task_moment_law(const Task& task, const Eigen::MatrixXd& covariance,
+std::optional<theory::TaskMomentLaw> task_moment_law(const Task& task,
+                                                     const Eigen::MatrixXd& covariance,
                                                      int test_length, double noise_std,
                                                      double label_scale);
 

@@ -20,9 +20,11 @@ void compute_moments(const Prompt& prompt, PromptMoments& moments) {
 namespace {
 
 /// A = U diag(λ) Uᵀ with U Haar-random (fixed by seed and d), scaled so that tr(A Λ Aᵀ) = d.
-Eigen::MatrixXd garg_transform(const Covariance& covariance, const Shift& shift, std::uint64_t seed) {
+Eigen::MatrixXd garg_transform(const Covariance& covariance, const Shift& shift,
+                               std::uint64_t seed) {
   const int dim = covariance.dim();
-  RandomStream random(seed, {stable_hash(shift.text + "|d=" + std::to_string(dim)), 0, Stream::shift});
+  RandomStream random(seed,
+                      {stable_hash(shift.text + "|d=" + std::to_string(dim)), 0, Stream::shift});
   const Eigen::MatrixXd rotation = haar_orthogonal(dim, random);
   Eigen::VectorXd lambda(dim);
   for (int i = 0; i < dim; ++i)
@@ -42,15 +44,26 @@ PromptLaw PromptLaw::shifted(const Covariance& training, const Shift& shift, std
   law.task = task;
   const int dim = training.dim();
   switch (shift.kind) {
-    case ShiftKind::none: break;
-    case ShiftKind::task_scale: law.task_scale = shift.value; break;
-    case ShiftKind::noisy: law.noise_std = std::hypot(task.noise_std, shift.value); break;
-    case ShiftKind::query_scale: law.query_scale = shift.value; break;
+    case ShiftKind::none:
+      break;
+    case ShiftKind::task_scale:
+      law.task_scale = shift.value;
+      break;
+    case ShiftKind::noisy:
+      law.noise_std = std::hypot(task.noise_std, shift.value);
+      break;
+    case ShiftKind::query_scale:
+      law.query_scale = shift.value;
+      break;
     case ShiftKind::query_cov:
       law.query_covariance = Covariance::parse(shift.spec, dim, seed);
       break;
-    case ShiftKind::scale_x: law.inputs = training.scaled(shift.value); break;
-    case ShiftKind::test_cov: law.inputs = Covariance::parse(shift.spec, dim, seed); break;
+    case ShiftKind::scale_x:
+      law.inputs = training.scaled(shift.value);
+      break;
+    case ShiftKind::test_cov:
+      law.inputs = Covariance::parse(shift.spec, dim, seed);
+      break;
     case ShiftKind::random_cov_scale:
       // Λ_τ = c · diag(Exp(1)): inputs scaled by √c.
       law.inputs = Covariance::parse("random-exp", dim, seed).scaled(std::sqrt(shift.value));
@@ -62,9 +75,15 @@ PromptLaw PromptLaw::shifted(const Covariance& training, const Shift& shift, std
                           training.spec() + "'");
       law.transform = garg_transform(training, shift, seed);
       break;
-    case ShiftKind::random_quadrants: law.random_quadrants = true; break;
-    case ShiftKind::orthogonal_query: law.query_rule = QueryRule::orthogonal; break;
-    case ShiftKind::overlapping_query: law.query_rule = QueryRule::overlapping; break;
+    case ShiftKind::random_quadrants:
+      law.random_quadrants = true;
+      break;
+    case ShiftKind::orthogonal_query:
+      law.query_rule = QueryRule::orthogonal;
+      break;
+    case ShiftKind::overlapping_query:
+      law.query_rule = QueryRule::overlapping;
+      break;
   }
   return law;
 }

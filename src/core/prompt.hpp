@@ -15,11 +15,11 @@ namespace icl {
 
 /// One sampled prompt. Storage is reused between draws.
 struct Prompt {
-  Eigen::MatrixXd inputs;   ///< d x n, column i is x_i
-  Eigen::VectorXd labels;   ///< n, y_i
-  Eigen::VectorXd query;    ///< d, x_q
-  double query_label = 0;   ///< y_q, the target the risk is measured against (noisy if noise > 0)
-  Eigen::VectorXd task;     ///< d, w
+  Eigen::MatrixXd inputs;  ///< d x n, column i is x_i
+  Eigen::VectorXd labels;  ///< n, y_i
+  Eigen::VectorXd query;   ///< d, x_q
+  double query_label = 0;  ///< y_q, the target the risk is measured against (noisy if noise > 0)
+  Eigen::VectorXd task;    ///< d, w
   Eigen::VectorXd random_diagonal;  ///< Λ_τ for random covariances, empty otherwise
 
   int dim() const { return static_cast<int>(query.size()); }
@@ -36,8 +36,8 @@ void compute_moments(const Prompt& prompt, PromptMoments& moments);
 
 enum class QueryRule { independent, orthogonal, overlapping };
 
-/// Everything that defines how a prompt is drawn: the training law, or the training law changed by a
-/// test-time shift.
+/// Everything that defines how a prompt is drawn: the training law, or the training law changed by
+/// a test-time shift.
 struct PromptLaw {
   explicit PromptLaw(Covariance covariance, double noise = 0.0)
       : inputs(std::move(covariance)), noise_std(noise) {}
@@ -54,7 +54,7 @@ struct PromptLaw {
   Task task;                                   ///< how labels depend on inputs
   double task_scale = 1.0;                     ///< noise-free labels ↦ a · labels (w ↦ a w)
   double noise_std = 0.0;  ///< label noise on prompt and query labels (task's and shift's combined)
-  bool random_quadrants = false;               ///< prompt x ↦ |x| ⊙ s, s one sign pattern per prompt
+  bool random_quadrants = false;  ///< prompt x ↦ |x| ⊙ s, s one sign pattern per prompt
   QueryRule query_rule = QueryRule::independent;
 
   int dim() const { return inputs.dim(); }

@@ -60,7 +60,9 @@ double RandomStream::normal() {
   return radius * std::cos(angle);
 }
 
-double RandomStream::exponential() { return -std::log(uniform()); }
+double RandomStream::exponential() {
+  return -std::log(uniform());
+}
 
 std::uint32_t RandomStream::index(std::uint32_t n) {
   if (n == 0) throw ConfigError("RandomStream::index: empty range");

@@ -1,10 +1,11 @@
 #pragma once
 /// Counter-based random numbers. Every draw is a pure function of (master seed, stream address,
-/// position): Philox4x32-10 keyed by the 64-bit master seed, countered by a 64-bit point identifier,
-/// a 32-bit prompt index (or training sample index), an 8-bit stream and a 24-bit block number. Nothing depends on the order in
-/// which ranks or threads ask, so results are the same for any number of either.
-#include <Eigen/Core>
+/// position): Philox4x32-10 keyed by the 64-bit master seed, countered by a 64-bit point
+/// identifier, a 32-bit prompt index (or training sample index), an 8-bit stream and a 24-bit block
+/// number. Nothing depends on the order in which ranks or threads ask, so results are the same for
+/// any number of either.
 #include <Random123/philox.h>
+#include <Eigen/Core>
 
 #include <array>
 #include <cstdint>
@@ -12,8 +13,8 @@
 
 namespace icl {
 
-/// Independent uses of randomness within one prompt. Keeping them apart means, for example, that the
-/// task w of prompt k is the same whatever the prompt length M.
+/// Independent uses of randomness within one prompt. Keeping them apart means, for example, that
+/// the task w of prompt k is the same whatever the prompt length M.
 enum class Stream : std::uint8_t {
   task = 0,        ///< w, the task vector
   inputs = 1,      ///< x_1 ... x_n
@@ -49,7 +50,8 @@ class RandomStream {
   std::uint32_t bits();
   /// Uniform on the open interval (0, 1) with 53 random bits.
   double uniform();
-  /// Standard normal by the Box-Muller transform (pairs; the second value is kept for the next call).
+  /// Standard normal by the Box-Muller transform (pairs; the second value is kept for the next
+  /// call).
   double normal();
   /// Exp(1) by inversion.
   double exponential();

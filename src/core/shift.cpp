@@ -7,29 +7,40 @@ namespace icl {
 
 const std::vector<ShiftDescription>& shift_catalogue() {
   static const std::vector<ShiftDescription> catalogue = {
-      {"none", ShiftFamily::none, "no shift: test prompts are drawn like training prompts (Garg: standard)"},
-      {"task-scale=a", ShiftFamily::task, "the task w is multiplied by a (ZFB task shift; Ω = a² I)"},
+      {"none", ShiftFamily::none,
+       "no shift: test prompts are drawn like training prompts (Garg: standard)"},
+      {"task-scale=a", ShiftFamily::task,
+       "the task w is multiplied by a (ZFB task shift; Ω = a² I)"},
       {"scale-y=a", ShiftFamily::task, "Garg's name for task-scale=a: every label multiplied by a"},
       {"noisy=s", ShiftFamily::task,
-       "label noise N(0, s²) added to the prompt labels and to the query label; 'noisy' is noisy=1 (Garg)"},
-      {"query-scale=c", ShiftFamily::query, "only the query input is multiplied by c (ZFB query shift; Q = c² Λ)"},
-      {"query-cov=<spec>", ShiftFamily::query, "the query input is drawn from N(0, Λ_q), Λ_q the covariance spec"},
+       "label noise N(0, s²) added to the prompt labels and to the query label; 'noisy' is noisy=1 "
+       "(Garg)"},
+      {"query-scale=c", ShiftFamily::query,
+       "only the query input is multiplied by c (ZFB query shift; Q = c² Λ)"},
+      {"query-cov=<spec>", ShiftFamily::query,
+       "the query input is drawn from N(0, Λ_q), Λ_q the covariance spec"},
       {"scale-x=c", ShiftFamily::covariate,
        "every prompt and query input multiplied by c (ZFB covariate shift; Λ' = Q = c² Λ)"},
-      {"test-cov=<spec>", ShiftFamily::covariate, "prompt and query inputs drawn from N(0, Λ_test)"},
+      {"test-cov=<spec>", ShiftFamily::covariate,
+       "prompt and query inputs drawn from N(0, Λ_test)"},
       {"random-cov-scale=c", ShiftFamily::covariate,
-       "each test prompt (and its query) has covariance c · diag(λ), λ_j iid Exp(1) (ZFB section 4.3)"},
+       "each test prompt (and its query) has covariance c · diag(λ), λ_j iid Exp(1) (ZFB section "
+       "4.3)"},
       {"skewed", ShiftFamily::covariate,
-       "every input x ↦ A x, A = U diag(λ) Uᵀ with U Haar-random (fixed by the seed and d), λ_i ∝ 1/(i+1), "
+       "every input x ↦ A x, A = U diag(λ) Uᵀ with U Haar-random (fixed by the seed and d), λ_i ∝ "
+       "1/(i+1), "
        "scaled so that the shifted covariance has trace d (Garg)"},
       {"half-subspace", ShiftFamily::covariate,
-       "as skewed with λ = (1, …, 1, 0, …, 0), ⌊d/2⌋ ones: inputs in a random ⌊d/2⌋-dimensional subspace, "
+       "as skewed with λ = (1, …, 1, 0, …, 0), ⌊d/2⌋ ones: inputs in a random ⌊d/2⌋-dimensional "
+       "subspace, "
        "trace renormalised to d (Garg)"},
       {"random-quadrants", ShiftFamily::covariate,
-       "one random sign pattern s per prompt; each prompt input x ↦ |x| ⊙ s (all in one orthant); the "
+       "one random sign pattern s per prompt; each prompt input x ↦ |x| ⊙ s (all in one orthant); "
+       "the "
        "query is not shifted (Garg)"},
       {"orthogonal-query", ShiftFamily::query,
-       "the query is projected onto the orthogonal complement of span(x_1 … x_M) and rescaled to its "
+       "the query is projected onto the orthogonal complement of span(x_1 … x_M) and rescaled to "
+       "its "
        "original norm (Garg; meaningful for M < d)"},
       {"overlapping-query", ShiftFamily::query,
        "the query is a copy of one of the prompt's inputs, chosen uniformly (Garg)"},
@@ -39,10 +50,14 @@ const std::vector<ShiftDescription>& shift_catalogue() {
 
 const char* to_string(ShiftFamily family) {
   switch (family) {
-    case ShiftFamily::none: return "none";
-    case ShiftFamily::task: return "task";
-    case ShiftFamily::query: return "query";
-    case ShiftFamily::covariate: return "covariate";
+    case ShiftFamily::none:
+      return "none";
+    case ShiftFamily::task:
+      return "task";
+    case ShiftFamily::query:
+      return "query";
+    case ShiftFamily::covariate:
+      return "covariate";
   }
   return "?";
 }

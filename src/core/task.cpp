@@ -30,15 +30,22 @@ Task Task::parse(std::string_view text) {
     if (value < 1 || value > 100000) throw ConfigError(what + ": expected a count in [1, 100000]");
     return static_cast<int>(value);
   };
-  if (name == "linear" && colon == std::string_view::npos) task.kind = TaskKind::linear;
-  else if (name == "sparse") task.kind = TaskKind::sparse, task.parameter = positive_integer();
-  else if (name == "quadratic" && colon == std::string_view::npos) task.kind = TaskKind::quadratic;
-  else if (name == "relu" && colon == std::string_view::npos) task.kind = TaskKind::relu;
-  else if (name == "tanh" && colon == std::string_view::npos) task.kind = TaskKind::tanh;
-  else if (name == "relu-2nn") task.kind = TaskKind::relu_2nn, task.parameter = positive_integer();
+  if (name == "linear" && colon == std::string_view::npos)
+    task.kind = TaskKind::linear;
+  else if (name == "sparse")
+    task.kind = TaskKind::sparse, task.parameter = positive_integer();
+  else if (name == "quadratic" && colon == std::string_view::npos)
+    task.kind = TaskKind::quadratic;
+  else if (name == "relu" && colon == std::string_view::npos)
+    task.kind = TaskKind::relu;
+  else if (name == "tanh" && colon == std::string_view::npos)
+    task.kind = TaskKind::tanh;
+  else if (name == "relu-2nn")
+    task.kind = TaskKind::relu_2nn, task.parameter = positive_integer();
   else
-    throw ConfigError(what + ": unknown task, expected one of linear, sparse:k, quadratic, relu, tanh, "
-                             "relu-2nn:h, each optionally followed by +noise=s");
+    throw ConfigError(what +
+                      ": unknown task, expected one of linear, sparse:k, quadratic, relu, tanh, "
+                      "relu-2nn:h, each optionally followed by +noise=s");
   return task;
 }
 

@@ -1,5 +1,6 @@
 #pragma once
-/// Regression tasks: how a prompt's labels depend on its inputs (config axis `task`, default linear).
+/// Regression tasks: how a prompt's labels depend on its inputs (config axis `task`, default
+/// linear).
 ///   linear            y = <w, x>,                         w ~ N(0, I)
 ///   sparse:k          y = <w, x>, w with k non-zero N(0, 1) entries at uniformly random positions
 ///   quadratic         y = <w, x> + ½ <v, x>²,             w ~ N(0, I), v ~ N(0, I/d)

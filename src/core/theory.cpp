@@ -48,8 +48,7 @@ bool is_multiple_of_identity(const Eigen::MatrixXd& matrix, double& multiple) {
 Eigen::MatrixXd gamma(const Eigen::MatrixXd& covariance, int train_length) {
   const double n = train_length;
   return (1.0 + 1.0 / n) * covariance +
-         (covariance.trace() / n) *
-             Eigen::MatrixXd::Identity(covariance.rows(), covariance.cols());
+         (covariance.trace() / n) * Eigen::MatrixXd::Identity(covariance.rows(), covariance.cols());
 }
 
 LsaParameters optimal_parameters(const Eigen::MatrixXd& covariance, int train_length) {
@@ -80,8 +79,8 @@ double reduced_loss(const Eigen::MatrixXd& key_query_block, double value_scalar,
 
 GaussianTestLaw GaussianTestLaw::in_distribution(const Eigen::MatrixXd& covariance, int length,
                                                  double noise_std) {
-  return {covariance, covariance,
-          Eigen::MatrixXd::Identity(covariance.rows(), covariance.cols()), noise_std, length};
+  return {covariance, covariance, Eigen::MatrixXd::Identity(covariance.rows(), covariance.cols()),
+          noise_std, length};
 }
 
 double preconditioner_risk(const Eigen::MatrixXd& V, const GaussianTestLaw& law) {
@@ -101,7 +100,8 @@ double preconditioner_risk(const Eigen::MatrixXd& V, const GaussianTestLaw& law)
 
 double preconditioner_risk(const Eigen::MatrixXd& V, const RandomExpTestLaw& law) {
   // Conditional on Λ_τ = c·diag(λ), the Gaussian formula with Λ' = Λ_τ, Q = q² Λ_τ, Ω = a² I reads
-  //   q² a² [(1+1/M) Σ_ij λ_i² λ_j V_ij² + (1/M) Σ_ij λ_i λ_j V_ij² Σ_k λ_k − 2 Σ_i λ_i² V_ii + Σ_i λ_i]
+  //   q² a² [(1+1/M) Σ_ij λ_i² λ_j V_ij² + (1/M) Σ_ij λ_i λ_j V_ij² Σ_k λ_k − 2 Σ_i λ_i² V_ii + Σ_i
+  //   λ_i]
   //   + q² (s²/M) Σ_ij λ_i λ_j V_ij² + s²;
   // average each monomial with the moments of Exp(1).
   const int d = law.dim;
@@ -131,7 +131,8 @@ double preconditioner_risk(const Eigen::MatrixXd& V, const TaskMomentLaw& law) {
   const int dim = static_cast<int>(lambda.rows());
   const Eigen::MatrixXd bias = lambda * V - Eigen::MatrixXd::Identity(dim, dim);
   return (lambda * V.transpose() * law.label_input_covariance * V).trace() / law.length +
-         (law.coefficient_moment * bias * lambda * bias.transpose()).trace() + law.best_linear_error;
+         (law.coefficient_moment * bias * lambda * bias.transpose()).trace() +
+         law.best_linear_error;
 }
 
 Eigen::MatrixXd best_preconditioner(const TaskMomentLaw& law) {
@@ -240,11 +241,12 @@ Eigen::MatrixXd best_preconditioner(const RandomExpTestLaw& law) {
 double gd1_optimal_step(const GaussianTestLaw& law) {
   return quadratic_minimiser(law, static_cast<int>(law.prompt_covariance.rows()));
 }
-double gd1_optimal_step(const RandomExpTestLaw& law) { return quadratic_minimiser(law, law.dim); }
+double gd1_optimal_step(const RandomExpTestLaw& law) {
+  return quadratic_minimiser(law, law.dim);
+}
 
 double zero_risk(const GaussianTestLaw& law) {
-  return (law.query_second_moment * law.task_second_moment).trace() +
-         law.noise_std * law.noise_std;
+  return (law.query_second_moment * law.task_second_moment).trace() + law.noise_std * law.noise_std;
 }
 double zero_risk(const RandomExpTestLaw& law) {
   return law.task_scale * law.task_scale * law.query_scale * law.query_scale * law.scale * law.dim *

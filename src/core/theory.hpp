@@ -24,9 +24,9 @@ double minimal_loss(const Eigen::MatrixXd& covariance, int train_length);
 double reduced_loss(const Eigen::MatrixXd& key_query_block, double value_scalar,
                     const Eigen::MatrixXd& covariance, int train_length);
 
-/// A Gaussian test law (MATH.md section 4): prompt inputs N(0, Λ'), a query independent of the prompt
-/// with second moment Q, a task with second moment Ω, label noise of std s on prompt and query labels,
-/// prompt length M. The risk is measured against the noisy query label.
+/// A Gaussian test law (MATH.md section 4): prompt inputs N(0, Λ'), a query independent of the
+/// prompt with second moment Q, a task with second moment Ω, label noise of std s on prompt and
+/// query labels, prompt length M. The risk is measured against the noisy query label.
 struct GaussianTestLaw {
   Eigen::MatrixXd prompt_covariance;    ///< Λ'
   Eigen::MatrixXd query_second_moment;  ///< Q
@@ -50,14 +50,14 @@ struct RandomExpTestLaw {
   double query_scale = 1.0;  ///< x_q ↦ q x_q (same Λ_τ)
 };
 
-/// A nonlinear task on fixed Gaussian inputs N(0, Λ) (MATH.md section 5, Theorem 4.2), averaged over
-/// the task's random parameters: A = E[a aᵀ] with a = Λ^{-1} E[x y | task], S = E[Cov(x y | task)],
-/// and the mean best linear error E[min_v E(<v, x> − y)² | task]. The query is independent of the
-/// prompt and from the same law.
+/// A nonlinear task on fixed Gaussian inputs N(0, Λ) (MATH.md section 5, Theorem 4.2), averaged
+/// over the task's random parameters: A = E[a aᵀ] with a = Λ^{-1} E[x y | task], S = E[Cov(x y |
+/// task)], and the mean best linear error E[min_v E(<v, x> − y)² | task]. The query is independent
+/// of the prompt and from the same law.
 struct TaskMomentLaw {
-  Eigen::MatrixXd covariance;            ///< Λ
-  int length = 1;                        ///< M
-  Eigen::MatrixXd coefficient_moment;    ///< A
+  Eigen::MatrixXd covariance;              ///< Λ
+  int length = 1;                          ///< M
+  Eigen::MatrixXd coefficient_moment;      ///< A
   Eigen::MatrixXd label_input_covariance;  ///< S
   double best_linear_error = 0.0;
 };
@@ -74,18 +74,20 @@ double preconditioner_risk(const Eigen::MatrixXd& preconditioner, const TaskMome
 Eigen::MatrixXd best_preconditioner(const TaskMomentLaw& law);
 double gd1_optimal_step(const TaskMomentLaw& law);
 double zero_risk(const TaskMomentLaw& law);
-inline std::optional<double> ols_risk(const TaskMomentLaw&) { return std::nullopt; }
+inline std::optional<double> ols_risk(const TaskMomentLaw&) {
+  return std::nullopt;
+}
 
 /// Theorem 4.2, linear tasks, in distribution, per eigenvalue:
 /// R = Σ_i [λ_i²(λ_i+T)/(M γ_i²) + λ_i(λ_i+T)²/(N² γ_i²)], T = tr Λ, γ_i = (1+1/N)λ_i + T/N.
-double theorem42_linear_risk(const Eigen::VectorXd& eigenvalues, int train_length,
-                             int test_length);
+double theorem42_linear_risk(const Eigen::VectorXd& eigenvalues, int train_length, int test_length);
 /// The 1/N² floor of Theorem 4.2 (the M → ∞ limit of theorem42_linear_risk).
 double theorem42_linear_floor(const Eigen::VectorXd& eigenvalues, int train_length);
 
 /// Theorem 4.2 for a general joint law of (x, y) with x ~ N(0, Λ): given a = Λ^{-1} E[x y],
 /// Σ = Cov(x y) and the best linear error min_v E(<v,x> − y)²,
-///   E(ŷ − y_q)² = best + (1/M) tr(Σ Γ^{-2} Λ) + (1/N²)[‖a‖²_{Γ^{-2}Λ³} + 2T‖a‖²_{Γ^{-2}Λ²} + T²‖a‖²_{Γ^{-2}Λ}].
+///   E(ŷ − y_q)² = best + (1/M) tr(Σ Γ^{-2} Λ) + (1/N²)[‖a‖²_{Γ^{-2}Λ³} + 2T‖a‖²_{Γ^{-2}Λ²} +
+///   T²‖a‖²_{Γ^{-2}Λ}].
 double theorem42_risk(const Eigen::MatrixXd& covariance, int train_length, int test_length,
                       const Eigen::VectorXd& best_linear_coefficients,
                       const Eigen::MatrixXd& label_input_covariance, double best_linear_error);
@@ -101,9 +103,9 @@ RandomExpFlowCoefficients random_exp_flow_coefficients(int dim, int train_length
 /// V_rdm = (E[Γ_τ Λ_τ²])^{-1} E[Λ_τ²] = diag(β_i / α_i), the gradient-flow limit for random-exp.
 Eigen::MatrixXd random_exp_preconditioner(int dim, int train_length);
 
-/// The best fixed preconditioner V of a one-layer LSA for a test law: a²(a² Γ'_M + (s²/M) I)^{-1} for
-/// a Gaussian law with Ω = a² I (Γ_M^{-1} in distribution and without noise; it does not depend on Q),
-/// the length-M V_rdm (with the noise term) for random-exp.
+/// The best fixed preconditioner V of a one-layer LSA for a test law: a²(a² Γ'_M + (s²/M) I)^{-1}
+/// for a Gaussian law with Ω = a² I (Γ_M^{-1} in distribution and without noise; it does not depend
+/// on Q), the length-M V_rdm (with the noise term) for random-exp.
 Eigen::MatrixXd best_preconditioner(const GaussianTestLaw& law);
 Eigen::MatrixXd best_preconditioner(const RandomExpTestLaw& law);
 

@@ -14,7 +14,8 @@ std::vector<RunningStatistics> estimate_risks(const PromptSampler& sampler,
                                               const MonteCarloSpec& spec) {
   if (spec.block == 0) throw ConfigError("Monte Carlo block size must be positive");
   const std::size_t predictor_count = predictors.size();
-  const std::int64_t blocks = (static_cast<std::int64_t>(spec.prompts) + spec.block - 1) / spec.block;
+  const std::int64_t blocks =
+      (static_cast<std::int64_t>(spec.prompts) + spec.block - 1) / spec.block;
   std::vector<RunningStatistics> per_block(static_cast<std::size_t>(blocks) * predictor_count);
   std::exception_ptr failure;
   std::mutex failure_mutex;
@@ -26,10 +27,12 @@ std::vector<RunningStatistics> estimate_risks(const PromptSampler& sampler,
 #pragma omp for schedule(dynamic, 1)
     for (std::int64_t block = 0; block < blocks; ++block) {
       try {
-        const std::uint32_t first = spec.first_prompt + static_cast<std::uint32_t>(block) * spec.block;
+        const std::uint32_t first =
+            spec.first_prompt + static_cast<std::uint32_t>(block) * spec.block;
         const std::uint32_t last =
             std::min<std::uint32_t>(first + spec.block, spec.first_prompt + spec.prompts);
-        RunningStatistics* statistics = &per_block[static_cast<std::size_t>(block) * predictor_count];
+        RunningStatistics* statistics =
+            &per_block[static_cast<std::size_t>(block) * predictor_count];
         for (std::uint32_t index = first; index < last; ++index) {
           sampler.sample(spec.seed, spec.point, index, prompt);
           compute_moments(prompt, moments);
@@ -76,12 +79,18 @@ double estimated_point_seconds(int dim, int test_length, std::span<const std::st
   const double d = dim, m = test_length;
   double per_prompt = 1.65e-6 + 1.43e-8 * d * (m + 2);
   for (const auto& name : predictors) {
-    if (name == "ols") per_prompt += 7.8e-11 * m * d * std::min(m, d) + 2.0e-7;
-    else if (name == "ridge") per_prompt += 1.0e-9 * (m * d * d + d * d * d) + 5.0e-7;
-    else if (name == "knn3") per_prompt += 2.1e-8 * m * d;
-    else if (name == "lsa") per_prompt += 2.0e-9 * (m * d + d * d);
-    else if (name == "lsa-theory" || name == "best-lsa") per_prompt += 3.0e-9 * d * d;
-    else per_prompt += 1.0e-9 * d;
+    if (name == "ols")
+      per_prompt += 7.8e-11 * m * d * std::min(m, d) + 2.0e-7;
+    else if (name == "ridge")
+      per_prompt += 1.0e-9 * (m * d * d + d * d * d) + 5.0e-7;
+    else if (name == "knn3")
+      per_prompt += 2.1e-8 * m * d;
+    else if (name == "lsa")
+      per_prompt += 2.0e-9 * (m * d + d * d);
+    else if (name == "lsa-theory" || name == "best-lsa")
+      per_prompt += 3.0e-9 * d * d;
+    else
+      per_prompt += 1.0e-9 * d;
   }
   return per_prompt * prompts;
 }

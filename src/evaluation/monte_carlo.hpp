@@ -9,17 +9,17 @@
 #include <cstdint>
 #include <functional>
 #include <optional>
-#include <string>
 #include <span>
+#include <string>
 #include <vector>
 
 namespace icl {
 
 struct MonteCarloSpec {
-  std::uint64_t seed = 1;          ///< master seed
-  std::uint64_t point = 0;         ///< stable_hash of the grid point: addresses its random numbers
-  std::uint32_t prompts = 0;       ///< number of test prompts
-  std::uint32_t block = 256;       ///< prompts per block (part of the result's definition: keep fixed)
+  std::uint64_t seed = 1;     ///< master seed
+  std::uint64_t point = 0;    ///< stable_hash of the grid point: addresses its random numbers
+  std::uint32_t prompts = 0;  ///< number of test prompts
+  std::uint32_t block = 256;  ///< prompts per block (part of the result's definition: keep fixed)
   std::uint32_t first_prompt = 0;  ///< index of the first prompt (a chunk of a longer run)
 };
 

@@ -1,6 +1,6 @@
 #pragma once
-/// Streaming mean and variance (Welford), mergeable in a fixed order (Chan, Golub & LeVeque), so that
-/// per-block statistics combine into the same numbers whatever thread computed each block.
+/// Streaming mean and variance (Welford), mergeable in a fixed order (Chan, Golub & LeVeque), so
+/// that per-block statistics combine into the same numbers whatever thread computed each block.
 #include <cmath>
 #include <cstdint>
 
@@ -27,9 +27,9 @@ struct RunningStatistics {
     const double total = static_cast<double>(count + other.count);
     const double delta = other.mean - mean;
     mean += delta * static_cast<double>(other.count) / total;
-    sum_squared_deviations += other.sum_squared_deviations +
-                              delta * delta * static_cast<double>(count) *
-                                  static_cast<double>(other.count) / total;
+    sum_squared_deviations +=
+        other.sum_squared_deviations +
+        delta * delta * static_cast<double>(count) * static_cast<double>(other.count) / total;
     count += other.count;
   }
 

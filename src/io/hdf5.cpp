@@ -46,8 +46,8 @@ void write_simple(const Handle& parent, const std::string& name, const std::vect
                   hid_t file_type, hid_t memory_type) {
   const std::string what = child_path(parent, name);
   Handle space = make_simple_space(values.size(), what);
-  const hid_t dataset =
-      H5Dcreate2(parent.id(), name.c_str(), file_type, space.id(), H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
+  const hid_t dataset = H5Dcreate2(parent.id(), name.c_str(), file_type, space.id(), H5P_DEFAULT,
+                                   H5P_DEFAULT, H5P_DEFAULT);
   if (dataset < 0) fail(what, "creating the dataset");
   Handle handle(dataset, H5Dclose, what);
   if (!values.empty())
@@ -125,7 +125,9 @@ Handle& Handle::operator=(Handle&& other) noexcept {
   return *this;
 }
 
-Handle::~Handle() { reset(); }
+Handle::~Handle() {
+  reset();
+}
 
 void Handle::reset() noexcept {
   if (id_ >= 0 && closer_ != nullptr) closer_(id_);  // a destructor never throws
@@ -140,7 +142,8 @@ void silence_library_errors() {
 Handle create_file(const std::string& path) {
   silence_library_errors();
   const hid_t file = H5Fcreate(path.c_str(), H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT);
-  if (file < 0) throw IoError(path + ": cannot create the file (check the folder and its permissions)");
+  if (file < 0)
+    throw IoError(path + ": cannot create the file (check the folder and its permissions)");
   return Handle(file, H5Fclose, path + ":");
 }
 
@@ -183,8 +186,8 @@ std::vector<std::string> list_children(const Handle& group) {
   check(H5Gget_info(group.id(), &info), group.what(), "listing the group");
   std::vector<std::string> names;
   for (hsize_t i = 0; i < info.nlinks; ++i) {
-    const ssize_t size = H5Lget_name_by_idx(group.id(), ".", H5_INDEX_NAME, H5_ITER_INC, i,
-                                            nullptr, 0, H5P_DEFAULT);
+    const ssize_t size =
+        H5Lget_name_by_idx(group.id(), ".", H5_INDEX_NAME, H5_ITER_INC, i, nullptr, 0, H5P_DEFAULT);
     if (size < 0) fail(group.what(), "reading a link name");
     std::string name(static_cast<std::size_t>(size), '\0');
     H5Lget_name_by_idx(group.id(), ".", H5_INDEX_NAME, H5_ITER_INC, i, name.data(), name.size() + 1,
@@ -194,7 +197,8 @@ std::vector<std::string> list_children(const Handle& group) {
   return names;
 }
 
-void write_doubles(const Handle& parent, const std::string& name, const std::vector<double>& values) {
+void write_doubles(const Handle& parent, const std::string& name,
+                   const std::vector<double>& values) {
   write_simple(parent, name, values, H5T_IEEE_F64LE, H5T_NATIVE_DOUBLE);
 }
 void write_integers(const Handle& parent, const std::string& name,
@@ -226,7 +230,8 @@ void write_matrix(const Handle& parent, const std::string& name, const Eigen::Ma
   const std::string what = child_path(parent, name);
   // Row-major copy: HDF5 (and NumPy through h5py) read the first index as the row.
   const Eigen::Matrix<double, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor> row_major = matrix;
-  const hsize_t dims[2] = {static_cast<hsize_t>(matrix.rows()), static_cast<hsize_t>(matrix.cols())};
+  const hsize_t dims[2] = {static_cast<hsize_t>(matrix.rows()),
+                           static_cast<hsize_t>(matrix.cols())};
   Handle space(H5Screate_simple(2, dims, nullptr), H5Sclose, what);
   if (space.id() < 0) fail(what, "creating a dataspace");
   const hid_t dataset = H5Dcreate2(parent.id(), name.c_str(), H5T_IEEE_F64LE, space.id(),
@@ -297,7 +302,8 @@ std::string read_string_attribute(const Handle& object, const std::string& name)
   Handle attribute = open_attribute(object, name);
   Handle type = string_type(attribute.what());
   char* pointer = nullptr;
-  check(H5Aread(attribute.id(), type.id(), &pointer), attribute.what(), "reading (expected a string)");
+  check(H5Aread(attribute.id(), type.id(), &pointer), attribute.what(),
+        "reading (expected a string)");
   std::string value = pointer ? pointer : "";
   Handle space(H5Aget_space(attribute.id()), H5Sclose, attribute.what());
   H5Dvlen_reclaim(type.id(), space.id(), H5P_DEFAULT, &pointer);

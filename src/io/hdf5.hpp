@@ -37,8 +37,9 @@ class Handle {
 /// Switch off HDF5's automatic error printing (once per process); errors become IoError instead.
 void silence_library_errors();
 
-Handle create_file(const std::string& path);           ///< truncates
-Handle open_file_read_only(const std::string& path);  ///< IoError if missing, ConfigError if not HDF5
+Handle create_file(const std::string& path);  ///< truncates
+Handle open_file_read_only(
+    const std::string& path);  ///< IoError if missing, ConfigError if not HDF5
 bool is_hdf5_file(const std::string& path);
 
 Handle create_group(const Handle& parent, const std::string& name);
@@ -46,10 +47,12 @@ Handle open_group(const Handle& parent, const std::string& name);
 bool exists(const Handle& parent, const std::string& name);
 std::vector<std::string> list_children(const Handle& group);
 
-void write_doubles(const Handle& parent, const std::string& name, const std::vector<double>& values);
+void write_doubles(const Handle& parent, const std::string& name,
+                   const std::vector<double>& values);
 void write_integers(const Handle& parent, const std::string& name,
                     const std::vector<std::int64_t>& values);
-void write_bytes(const Handle& parent, const std::string& name, const std::vector<std::uint8_t>& values);
+void write_bytes(const Handle& parent, const std::string& name,
+                 const std::vector<std::uint8_t>& values);
 void write_strings(const Handle& parent, const std::string& name,
                    const std::vector<std::string>& values);
 /// The one place where Eigen's column-major storage becomes HDF5's row-major 2-D layout.

@@ -111,7 +111,8 @@ void write_result_file(const std::string& path, const ResultData& data) {
     sync_path(temporary, false);
     std::error_code error;
     std::filesystem::rename(temporary, path, error);
-    if (error) throw IoError(path + ": cannot rename the finished file into place: " + error.message());
+    if (error)
+      throw IoError(path + ": cannot rename the finished file into place: " + error.message());
     const auto folder = std::filesystem::absolute(path).parent_path();
     sync_path(folder.string(), true);
   } catch (...) {
@@ -125,7 +126,8 @@ ResultData read_result_file(const std::string& path) {
   h5::Handle file = h5::open_file_read_only(path);
   if (!h5::has_attribute(file, "program") || !h5::has_attribute(file, "schema_version") ||
       h5::read_string_attribute(file, "program") != "icl-study")
-    throw ConfigError(path + ": not an icl-study result file (no program = \"icl-study\" attribute)");
+    throw ConfigError(path +
+                      ": not an icl-study result file (no program = \"icl-study\" attribute)");
   const auto version = h5::read_integer_attribute(file, "schema_version");
   if (version != schema_version)
     throw ConfigError(path + ": result schema_version " + std::to_string(version) +
@@ -158,8 +160,9 @@ ResultData read_result_file(const std::string& path) {
   check_length(data.points.seconds.size(), "/points/seconds");
   check_length(data.points.estimated_seconds.size(), "/points/estimated_seconds");
   for (auto status : data.points.status)
-    if (status > 1) throw ConfigError(path + ": /points/status holds " + std::to_string(status) +
-                                      ", expected 0 or 1 (damaged file)");
+    if (status > 1)
+      throw ConfigError(path + ": /points/status holds " + std::to_string(status) +
+                        ", expected 0 or 1 (damaged file)");
 
   h5::Handle estimates = h5::open_group(file, "estimates");
   h5::Handle theory = h5::open_group(file, "theory");
@@ -195,7 +198,8 @@ ResultData read_result_file(const std::string& path) {
       if (child != "W_PV" && child != "W_KQ" && child != "loss")
         model.curves[child] = h5::read_doubles(group, child);
     for (const char* name : {"converged", "loss_gap", "seconds", "final_distance", "steps"})
-      if (h5::has_attribute(group, name)) model.numbers[name] = h5::read_double_attribute(group, name);
+      if (h5::has_attribute(group, name))
+        model.numbers[name] = h5::read_double_attribute(group, name);
     data.models.push_back(std::move(model));
   }
   return data;

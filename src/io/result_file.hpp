@@ -1,7 +1,7 @@
 #pragma once
 /// The result file, schema 1 (src/io/schema.md; DESIGN.md "Result file"). Files are always written
-/// whole to a temporary name, flushed to disk and renamed, so a reader never sees a half-written file
-/// and a crash during a write leaves the previous version intact.
+/// whole to a temporary name, flushed to disk and renamed, so a reader never sees a half-written
+/// file and a crash during a write leaves the previous version intact.
 #include <Eigen/Core>
 
 #include <cstdint>
@@ -17,9 +17,9 @@ struct Provenance {
   std::string program = "icl-study";
   std::string version;
   std::string git_commit;
-  std::string created;      ///< ISO 8601 UTC
-  std::string config;       ///< the TOML text
-  std::string study;        ///< [study] name
+  std::string created;  ///< ISO 8601 UTC
+  std::string config;   ///< the TOML text
+  std::string study;    ///< [study] name
   std::int64_t seed = 0;
   std::int64_t mpi_ranks = 1;
   std::int64_t omp_threads = 1;
@@ -33,8 +33,8 @@ struct Provenance {
 struct PointTable {
   std::vector<std::int64_t> dim, train_length, test_length;
   std::vector<std::string> shift, covariance, task;
-  std::vector<std::uint8_t> status;  ///< 0 pending, 1 done
-  std::vector<double> seconds;       ///< wall time of the point's evaluation (0 while pending)
+  std::vector<std::uint8_t> status;       ///< 0 pending, 1 done
+  std::vector<double> seconds;            ///< wall time of the point's evaluation (0 while pending)
   std::vector<double> estimated_seconds;  ///< the partition's cost model for the point
   std::size_t size() const { return status.size(); }
 };
@@ -53,7 +53,8 @@ struct ModelRecord {
   std::string covariance, task = "linear", method;
   Eigen::MatrixXd value_projection, key_query;  ///< W_PV, W_KQ
   std::vector<double> loss;                     ///< the training curve
-  /// Further curves aligned with `loss`: "time" or "step", "distance", "balance", "p_norm", "q_norm".
+  /// Further curves aligned with `loss`: "time" or "step", "distance", "balance", "p_norm",
+  /// "q_norm".
   std::map<std::string, std::vector<double>> curves;
   std::map<std::string, double> numbers;  ///< scalar attributes: converged, loss_gap, seconds, ...
 };

@@ -13,7 +13,7 @@ namespace icl {
 class ByteWriter {
  public:
   template <typename T>
-    requires std::is_trivially_copyable_v<T>
+  requires std::is_trivially_copyable_v<T>
   void put(const T& value) {
     const auto* p = reinterpret_cast<const std::uint8_t*>(&value);
     bytes_.insert(bytes_.end(), p, p + sizeof(T));
@@ -37,8 +37,7 @@ class ByteReader {
  public:
   explicit ByteReader(const std::vector<std::uint8_t>& bytes) : bytes_(bytes) {}
   template <typename T>
-    requires std::is_trivially_copyable_v<T>
-  T get() {
+  requires std::is_trivially_copyable_v<T> T get() {
     need(sizeof(T));
     T value;
     std::memcpy(&value, bytes_.data() + at_, sizeof(T));

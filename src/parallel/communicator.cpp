@@ -80,6 +80,8 @@ int Communicator::all_min(int value) const {
   return result;
 }
 
-void Communicator::barrier() const { check(MPI_Barrier(comm_), "MPI_Barrier"); }
+void Communicator::barrier() const {
+  check(MPI_Barrier(comm_), "MPI_Barrier");
+}
 
 }  // namespace icl

@@ -38,7 +38,8 @@ std::vector<int> balanced_partition(std::span<const double> costs, int parts) {
 std::vector<double> owner_loads(std::span<const double> costs, std::span<const int> owners,
                                 int parts) {
   std::vector<double> loads(static_cast<std::size_t>(parts), 0.0);
-  for (std::size_t i = 0; i < costs.size(); ++i) loads[static_cast<std::size_t>(owners[i])] += costs[i];
+  for (std::size_t i = 0; i < costs.size(); ++i)
+    loads[static_cast<std::size_t>(owners[i])] += costs[i];
   return loads;
 }
 
@@ -46,7 +47,8 @@ double imbalance(std::span<const double> loads) {
   if (loads.empty()) return 1.0;
   const double total = std::accumulate(loads.begin(), loads.end(), 0.0);
   if (total <= 0.0) return 1.0;
-  return *std::max_element(loads.begin(), loads.end()) / (total / static_cast<double>(loads.size()));
+  return *std::max_element(loads.begin(), loads.end()) /
+         (total / static_cast<double>(loads.size()));
 }
 
 }  // namespace icl

@@ -6,7 +6,9 @@
 namespace icl {
 namespace {
 volatile std::sig_atomic_t received_signal = 0;
-extern "C" void on_stop_signal(int signal) { received_signal = signal; }
+extern "C" void on_stop_signal(int signal) {
+  received_signal = signal;
+}
 }  // namespace
 
 void install_stop_handlers() {
@@ -16,7 +18,11 @@ void install_stop_handlers() {
   for (int signal : {SIGTERM, SIGINT, SIGUSR1}) sigaction(signal, &action, nullptr);
 }
 
-bool stop_requested() { return received_signal != 0; }
-int stop_signal() { return received_signal; }
+bool stop_requested() {
+  return received_signal != 0;
+}
+int stop_signal() {
+  return received_signal;
+}
 
 }  // namespace icl

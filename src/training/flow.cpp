@@ -20,7 +20,8 @@ std::vector<FlowRecord> thin(std::vector<FlowRecord> records, std::size_t max_re
   if (records.size() <= max_records || max_records < 2) return records;
   // Keep rows evenly spaced in index (steps cluster where the flow is fast) and always the last.
   std::vector<FlowRecord> kept;
-  const double stride = static_cast<double>(records.size() - 1) / static_cast<double>(max_records - 1);
+  const double stride =
+      static_cast<double>(records.size() - 1) / static_cast<double>(max_records - 1);
   for (std::size_t k = 0; k < max_records; ++k)
     kept.push_back(records[static_cast<std::size_t>(std::llround(k * stride))]);
   return kept;
@@ -30,15 +31,18 @@ std::vector<FlowRecord> thin(std::vector<FlowRecord> records, std::size_t max_re
 /// off-diagonal entry has the closed form Ũ_ij(t) = Ũ_ij(0) exp(−A_ij τ), so only the diagonal
 /// x_i = Ũ_ii, u and τ are integrated:
 ///   dx_i/dt = −u² A_ii x_i + u b_i,
-///   du/dt   = −(u Σ_i A_ii x_i² + u S(τ) − Σ_i b_i x_i),  S(τ) = Σ_{i≠j} A_ij Ũ_ij(0)² e^{−2 A_ij τ},
-///   dτ/dt   = u².
+///   du/dt   = −(u Σ_i A_ii x_i² + u S(τ) − Σ_i b_i x_i),  S(τ) = Σ_{i≠j} A_ij Ũ_ij(0)² e^{−2 A_ij
+///   τ}, dτ/dt   = u².
 /// The system is stiff (rates from u² min A to u² max A), so it is integrated by the implicit
 /// Rosenbrock 4 method with its exact Jacobian, which also lands on the fixed point to rounding.
 class ReducedFlow {
  public:
   ReducedFlow(const ReducedLoss& loss, const Eigen::MatrixXd& initial_U)
-      : loss_(loss), dim_(static_cast<int>(initial_U.rows())), initial_(initial_U),
-        curvature_(loss.curvature()), forcing_(loss.forcing()) {}
+      : loss_(loss),
+        dim_(static_cast<int>(initial_U.rows())),
+        initial_(initial_U),
+        curvature_(loss.curvature()),
+        forcing_(loss.forcing()) {}
 
   int size() const { return dim_ + 2; }
 
@@ -115,10 +119,11 @@ FlowResult train_gradient_flow(const Covariance& covariance, int train_length,
   const double gamma_norm = loss.gamma_operator_norm();
   if (gamma_norm > 0.0 && options.sigma * options.sigma * gamma_norm * std::sqrt(dim) >= 2.0) {
     std::ostringstream message;
-    message << "[training] sigma = " << options.sigma
-            << " violates the initialisation condition sigma^2 ||Gamma||_op sqrt(d) < 2 (needs sigma < "
-            << std::sqrt(2.0 / (gamma_norm * std::sqrt(dim))) << " for d = " << dim
-            << ", N = " << train_length << ", covariance '" << covariance.spec() << "')";
+    message
+        << "[training] sigma = " << options.sigma
+        << " violates the initialisation condition sigma^2 ||Gamma||_op sqrt(d) < 2 (needs sigma < "
+        << std::sqrt(2.0 / (gamma_norm * std::sqrt(dim))) << " for d = " << dim
+        << ", N = " << train_length << ", covariance '" << covariance.spec() << "')";
     throw ConfigError(message.str());
   }
   const double gradient_threshold = options.tolerance * loss.forcing_norm();
@@ -147,13 +152,14 @@ FlowResult train_gradient_flow(const Covariance& covariance, int train_length,
                            " (last finite loss " + std::to_string(last_finite_loss) + ")");
     last_finite_loss = value;
     // Frobenius norms are the same in both bases (Q is orthogonal).
-    records.push_back({time, value, (u * U - target).norm() / target_norm, u * u - U.squaredNorm()});
+    records.push_back(
+        {time, value, (u * U - target).norm() / target_norm, u * u - U.squaredNorm()});
     loss.gradient_in_eigenbasis(U, u, grad_U, grad_u);
     return std::sqrt(grad_U.squaredNorm() + grad_u * grad_u);
   };
 
   auto stepper = odeint::make_controlled<odeint::rosenbrock4<double>>(options.integrator_tolerance,
-                                                                       options.integrator_tolerance);
+                                                                      options.integrator_tolerance);
   auto system = std::make_pair(
       [&flow](const Vector& x, Vector& dxdt, double) { flow.rhs(x, dxdt); },
       [&flow](const Vector& x, Matrix& J, double, Vector& dfdt) { flow.jacobian(x, J, dfdt); });

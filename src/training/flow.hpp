@@ -10,11 +10,11 @@
 namespace icl {
 
 struct FlowOptions {
-  double sigma = 0.1;            ///< initial scale σ (Assumption 3.3)
-  double tolerance = 1e-12;      ///< stop when ‖∇ℓ‖ ≤ tolerance · ‖b‖ (b_i = λ_i², the forcing term)
-  double max_time = 1e4;         ///< give up (not converged) at this time
+  double sigma = 0.1;  ///< initial scale σ (Assumption 3.3)
+  double tolerance = 1e-12;  ///< stop when ‖∇ℓ‖ ≤ tolerance · ‖b‖ (b_i = λ_i², the forcing term)
+  double max_time = 1e4;                ///< give up (not converged) at this time
   double integrator_tolerance = 1e-12;  ///< absolute and relative error per step
-  std::size_t max_records = 2000;       ///< the stored trajectory is thinned to about this many rows
+  std::size_t max_records = 2000;  ///< the stored trajectory is thinned to about this many rows
 };
 
 /// One row of the recorded trajectory.
@@ -29,7 +29,7 @@ struct FlowResult {
   LsaParameters parameters;  ///< the final θ, with p = q = 0
   std::vector<FlowRecord> trajectory;
   bool converged = false;
-  double loss_gap = 0;  ///< L − L_* at the end
+  double loss_gap = 0;    ///< L − L_* at the end
   std::size_t steps = 0;  ///< accepted integrator steps
 };
 

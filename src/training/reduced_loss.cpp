@@ -50,7 +50,8 @@ void ReducedLoss::gradient_in_eigenbasis(const Eigen::MatrixXd& U_tilde, double 
                                          Eigen::MatrixXd& grad_U, double& grad_u) const {
   grad_U = u * u * curvature_.cwiseProduct(U_tilde);
   grad_U.diagonal() -= u * forcing_;
-  grad_u = u * curvature_.cwiseProduct(U_tilde.cwiseAbs2()).sum() - forcing_.dot(U_tilde.diagonal());
+  grad_u =
+      u * curvature_.cwiseProduct(U_tilde.cwiseAbs2()).sum() - forcing_.dot(U_tilde.diagonal());
 }
 
 double ReducedLoss::loss(const Eigen::MatrixXd& U, double u) const {

@@ -1,6 +1,7 @@
 #pragma once
-/// The population loss of the one-layer LSA restricted to p = q = 0 (Lemma 5.2), as a function of the
-/// reduced parameters (U, u), for a fixed covariance and for the random covariance `random-exp`.
+/// The population loss of the one-layer LSA restricted to p = q = 0 (Lemma 5.2), as a function of
+/// the reduced parameters (U, u), for a fixed covariance and for the random covariance
+/// `random-exp`.
 ///
 /// Both cases have the same shape in a fixed orthonormal basis Q (Λ's eigenvectors; the coordinate
 /// axes for random-exp), with Ũ = Qᵀ U Q:
@@ -36,7 +37,8 @@ class ReducedLoss {
   const Eigen::MatrixXd& target() const { return target_; }
   /// The global minimum L_* = ½ E tr Λ − ½ Σ_i b_i² / A_ii.
   double minimal_loss() const { return minimal_loss_; }
-  /// ‖Γ‖_op for the initialisation condition σ² ‖Γ‖_op √d < 2 (0 for random-exp, where it does not apply).
+  /// ‖Γ‖_op for the initialisation condition σ² ‖Γ‖_op √d < 2 (0 for random-exp, where it does not
+  /// apply).
   double gamma_operator_norm() const { return gamma_norm_; }
   /// max A_ij: the fastest rate of the flow is about 2 u² max A_ij.
   double max_curvature() const { return max_curvature_; }
@@ -47,7 +49,7 @@ class ReducedLoss {
   double forcing_norm() const { return forcing_.norm(); }
 
  private:
-  Eigen::MatrixXd basis_;      ///< Q
+  Eigen::MatrixXd basis_;  ///< Q
   bool identity_basis_ = false;
   Eigen::MatrixXd curvature_;  ///< A
   Eigen::VectorXd forcing_;    ///< b

@@ -64,13 +64,13 @@ StochasticResult train_stochastic(const Covariance& covariance, int train_length
   law.task = task;
   const PromptSampler sampler(law, train_length);
 
-  LsaParameters parameters =
-      options.init == Initialisation::assumption33
-          ? assumption33_initialisation(dim, options.sigma, seed, setting)
-          : dense_gaussian_initialisation(dim, options.sigma, seed, setting);
+  LsaParameters parameters = options.init == Initialisation::assumption33
+                                 ? assumption33_initialisation(dim, options.sigma, seed, setting)
+                                 : dense_gaussian_initialisation(dim, options.sigma, seed, setting);
   Moments adam{LsaParameters::zero(dim), LsaParameters::zero(dim)};
-  const std::uint32_t record_every =
-      options.record_every > 0 ? options.record_every : std::max<std::uint32_t>(1, options.steps / 500);
+  const std::uint32_t record_every = options.record_every > 0
+                                         ? options.record_every
+                                         : std::max<std::uint32_t>(1, options.steps / 500);
 
   const std::uint32_t chunks = (options.batch + chunk_size - 1) / chunk_size;
   std::vector<LsaParameters> chunk_gradients(chunks, LsaParameters::zero(dim));
@@ -154,11 +154,10 @@ StochasticResult train_stochastic(const Covariance& covariance, int train_length
     }
 
     if ((step + 1) % record_every == 0 || step + 1 == options.steps) {
-      result.curve.push_back(
-          {step + 1, loss_since_record / steps_since_record,
-           (effective_preconditioner(parameters) - target).norm() / target_norm,
-           parameters.value_projection.row(dim).head(dim).norm(),
-           parameters.key_query.row(dim).head(dim).norm()});
+      result.curve.push_back({step + 1, loss_since_record / steps_since_record,
+                              (effective_preconditioner(parameters) - target).norm() / target_norm,
+                              parameters.value_projection.row(dim).head(dim).norm(),
+                              parameters.key_query.row(dim).head(dim).norm()});
       loss_since_record = 0.0;
       steps_since_record = 0;
     }

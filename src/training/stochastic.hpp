@@ -21,10 +21,12 @@ struct StochasticOptions {
   std::uint32_t steps = 10000;
   std::uint32_t batch = 256;
   double learning_rate = 1e-3;
-  std::uint32_t decay_every = 0;  ///< step decay: multiply the rate by decay_factor every this many steps (0: constant)
+  std::uint32_t decay_every =
+      0;  ///< step decay: multiply the rate by decay_factor every this many steps (0: constant)
   double decay_factor = 0.5;
   double adam_beta1 = 0.9, adam_beta2 = 0.999, adam_epsilon = 1e-8;
-  double divergence_factor = 1e6;  ///< a minibatch loss above this times the initial one is divergence
+  double divergence_factor =
+      1e6;  ///< a minibatch loss above this times the initial one is divergence
   std::uint32_t record_every = 0;  ///< 0: about 500 records over the run
 };
 

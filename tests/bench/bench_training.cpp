@@ -40,8 +40,8 @@ static void sgd_steps(benchmark::State& state) {
   options.batch = 1024;
   options.learning_rate = 1e-3;
   for (auto _ : state) benchmark::DoNotOptimize(train_stochastic(covariance, 40, options, 1, 2));
-  state.counters["steps_per_s"] =
-      benchmark::Counter(static_cast<double>(state.iterations() * options.steps), benchmark::Counter::kIsRate);
+  state.counters["steps_per_s"] = benchmark::Counter(
+      static_cast<double>(state.iterations() * options.steps), benchmark::Counter::kIsRate);
 }
 BENCHMARK(sgd_steps)->Arg(1)->Arg(2)->Unit(benchmark::kMillisecond)->UseRealTime();
 

@@ -18,8 +18,8 @@ namespace {
 
 constexpr std::uint64_t seed = 424242;
 
-void check_shift(const std::string& covariance_spec, const std::string& shift_text, int train_length,
-                 int test_length, std::uint32_t prompts = 150000) {
+void check_shift(const std::string& covariance_spec, const std::string& shift_text,
+                 int train_length, int test_length, std::uint32_t prompts = 150000) {
   const int dim = 5;
   const Covariance covariance = Covariance::parse(covariance_spec, dim, seed);
   const PromptLaw law = PromptLaw::shifted(covariance, Shift::parse(shift_text), seed);
@@ -35,8 +35,9 @@ void check_shift(const std::string& covariance_spec, const std::string& shift_te
   }
   BOOST_TEST_REQUIRE(names.size() >= 4u, shift_text << " has too few closed forms");
   const PromptSampler sampler(law, test_length);
-  const std::string label = covariance_spec + " shift=" + shift_text + " N=" +
-                            std::to_string(train_length) + " M=" + std::to_string(test_length);
+  const std::string label = covariance_spec + " shift=" + shift_text +
+                            " N=" + std::to_string(train_length) +
+                            " M=" + std::to_string(test_length);
   const auto statistics =
       estimate_risks(sampler, predictors, {seed, stable_hash(label), prompts, 256});
   for (std::size_t p = 0; p < names.size(); ++p) {
@@ -60,16 +61,36 @@ const char* diag = "diag:4,2,1,0.5,0.1";
 
 }  // namespace
 
-BOOST_AUTO_TEST_CASE(task_scale) { check_shift(diag, "task-scale=2", 10, 6); }
-BOOST_AUTO_TEST_CASE(scale_y) { check_shift(diag, "scale-y=0.5", 10, 20); }
-BOOST_AUTO_TEST_CASE(noisy) { check_shift(diag, "noisy=0.7", 10, 12); }
-BOOST_AUTO_TEST_CASE(query_scale) { check_shift(diag, "query-scale=2", 10, 8); }
-BOOST_AUTO_TEST_CASE(query_cov) { check_shift(diag, "query-cov=toeplitz:0.6", 10, 8); }
-BOOST_AUTO_TEST_CASE(scale_x) { check_shift(diag, "scale-x=1.5", 10, 30); }
-BOOST_AUTO_TEST_CASE(test_cov) { check_shift(diag, "test-cov=rotated:power:1", 10, 15); }
-BOOST_AUTO_TEST_CASE(skewed) { check_shift(diag, "skewed", 20, 10); }
-BOOST_AUTO_TEST_CASE(half_subspace) { check_shift(diag, "half-subspace", 20, 4); }
-BOOST_AUTO_TEST_CASE(random_cov_scale_from_identity) { check_shift("identity", "random-cov-scale=4", 20, 20); }
+BOOST_AUTO_TEST_CASE(task_scale) {
+  check_shift(diag, "task-scale=2", 10, 6);
+}
+BOOST_AUTO_TEST_CASE(scale_y) {
+  check_shift(diag, "scale-y=0.5", 10, 20);
+}
+BOOST_AUTO_TEST_CASE(noisy) {
+  check_shift(diag, "noisy=0.7", 10, 12);
+}
+BOOST_AUTO_TEST_CASE(query_scale) {
+  check_shift(diag, "query-scale=2", 10, 8);
+}
+BOOST_AUTO_TEST_CASE(query_cov) {
+  check_shift(diag, "query-cov=toeplitz:0.6", 10, 8);
+}
+BOOST_AUTO_TEST_CASE(scale_x) {
+  check_shift(diag, "scale-x=1.5", 10, 30);
+}
+BOOST_AUTO_TEST_CASE(test_cov) {
+  check_shift(diag, "test-cov=rotated:power:1", 10, 15);
+}
+BOOST_AUTO_TEST_CASE(skewed) {
+  check_shift(diag, "skewed", 20, 10);
+}
+BOOST_AUTO_TEST_CASE(half_subspace) {
+  check_shift(diag, "half-subspace", 20, 4);
+}
+BOOST_AUTO_TEST_CASE(random_cov_scale_from_identity) {
+  check_shift("identity", "random-cov-scale=4", 20, 20);
+}
 BOOST_AUTO_TEST_CASE(random_exp_training_on_random_and_identity_tests) {
   // ZFB Figure 1, one layer: trained on random-exp (V_rdm), tested at scale c and on identity.
   check_shift("random-exp", "random-cov-scale=4", 40, 40);

@@ -26,7 +26,8 @@ std::vector<Estimate> run(const std::string& task_text, int train_length, int te
                           const std::vector<std::string>& names, std::uint32_t prompts,
                           std::vector<std::optional<double>>* theory = nullptr) {
   const Covariance covariance = Covariance::parse(diag, 4, seed);
-  const PromptLaw law = PromptLaw::shifted(covariance, Shift::parse("none"), seed, Task::parse(task_text));
+  const PromptLaw law =
+      PromptLaw::shifted(covariance, Shift::parse("none"), seed, Task::parse(task_text));
   const PointModel model(covariance, train_length, law, test_length);
   std::vector<std::unique_ptr<Predictor>> owned;
   std::vector<const Predictor*> predictors;
@@ -35,7 +36,8 @@ std::vector<Estimate> run(const std::string& task_text, int train_length, int te
     predictors.push_back(owned.back().get());
     if (theory) theory->push_back(model.theory(name));
   }
-  const std::string label = task_text + " N=" + std::to_string(train_length) + " M=" + std::to_string(test_length);
+  const std::string label =
+      task_text + " N=" + std::to_string(train_length) + " M=" + std::to_string(test_length);
   const auto statistics = estimate_risks(PromptSampler(law, test_length), predictors,
                                          {seed, stable_hash(label), prompts, 256});
   std::vector<Estimate> estimates;
@@ -53,17 +55,26 @@ void check_theory(const std::string& task_text, int n, int m) {
     BOOST_TEST_MESSAGE(task_text << " " << names[p] << ": " << estimates[p].risk << " ± "
                                  << estimates[p].standard_error << " theory " << *theory[p]);
     BOOST_TEST(std::abs(z) < 4.0, task_text << " N=" << n << " M=" << m << " " << names[p] << ": "
-                                            << estimates[p].risk << " ± " << estimates[p].standard_error
-                                            << ", theory " << *theory[p] << ", seed " << seed);
+                                            << estimates[p].risk << " ± "
+                                            << estimates[p].standard_error << ", theory "
+                                            << *theory[p] << ", seed " << seed);
   }
 }
 
 }  // namespace
 
-BOOST_AUTO_TEST_CASE(relu_theory) { check_theory("relu", 10, 6); }
-BOOST_AUTO_TEST_CASE(relu_with_noise_theory) { check_theory("relu+noise=0.5", 20, 30); }
-BOOST_AUTO_TEST_CASE(quadratic_theory) { check_theory("quadratic", 10, 12); }
-BOOST_AUTO_TEST_CASE(sparse_theory) { check_theory("sparse:2", 10, 8); }
+BOOST_AUTO_TEST_CASE(relu_theory) {
+  check_theory("relu", 10, 6);
+}
+BOOST_AUTO_TEST_CASE(relu_with_noise_theory) {
+  check_theory("relu+noise=0.5", 20, 30);
+}
+BOOST_AUTO_TEST_CASE(quadratic_theory) {
+  check_theory("quadratic", 10, 12);
+}
+BOOST_AUTO_TEST_CASE(sparse_theory) {
+  check_theory("sparse:2", 10, 8);
+}
 
 BOOST_AUTO_TEST_CASE(lsa_approaches_the_best_linear_predictor) {
   // OLS on prompts of length 1024 (d = 4) is within about d/M ≈ 0.4% of the best linear error. The
@@ -80,11 +91,14 @@ BOOST_AUTO_TEST_CASE(lsa_approaches_the_best_linear_predictor) {
       sequence += ' ';
       sequence += std::to_string(excess);
       if (length <= 128)
-        BOOST_TEST(excess < previous, task << ": excess over the best linear error did not shrink:" << sequence);
+        BOOST_TEST(excess < previous,
+                   task << ": excess over the best linear error did not shrink:" << sequence);
       if (length == 8) first = excess;
       previous = excess;
     }
-    BOOST_TEST_MESSAGE(task << ": best linear error ≈ " << best << ", LSA excess at N = M = 8, 32, 128, 512:" << sequence);
-    BOOST_TEST(previous < first / 8, task << ": excess at N = M = 512 is " << previous << ", at 8 " << first);
+    BOOST_TEST_MESSAGE(task << ": best linear error ≈ " << best
+                            << ", LSA excess at N = M = 8, 32, 128, 512:" << sequence);
+    BOOST_TEST(previous < first / 8,
+               task << ": excess at N = M = 512 is " << previous << ", at 8 " << first);
   }
 }

@@ -38,9 +38,8 @@ BOOST_AUTO_TEST_CASE(adam_reaches_gamma_inverse_on_identity) {
   // Issue: relative distance of uU + pqᵀ to Γ^{-1} ≤ 3% within about 20 s on one core.
   omp_set_num_threads(1);
   const auto start = std::chrono::steady_clock::now();
-  const auto result =
-      train_stochastic(Covariance::parse("identity", 5, 1), 20, adam_options(2000), 11,
-                       stable_hash("adam-identity"));
+  const auto result = train_stochastic(Covariance::parse("identity", 5, 1), 20, adam_options(2000),
+                                       11, stable_hash("adam-identity"));
   const double seconds =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   print_curve("identity", result);
@@ -52,8 +51,9 @@ BOOST_AUTO_TEST_CASE(adam_on_toeplitz_is_slow_but_heads_to_the_same_limit) {
   // toeplitz:0.8 (condition number ≈ 9 at d = 5): the limit is the same Γ^{-1}, but stochastic
   // training is slow along the small-eigenvalue directions. The curve is printed (and shown in the
   // README). The loss gets close to L_* long before the parameters do: the flat directions are
-  // those that barely change the loss. Asserted: the distance falls, and the mean minibatch loss over
-  // the last records is within 10% of L_* (measured: 0.5008 against L_* = 0.4599 after 2000 steps).
+  // those that barely change the loss. Asserted: the distance falls, and the mean minibatch loss
+  // over the last records is within 10% of L_* (measured: 0.5008 against L_* = 0.4599 after 2000
+  // steps).
   const auto covariance = Covariance::parse("toeplitz:0.8", 5, 1);
   const auto result =
       train_stochastic(covariance, 20, adam_options(2000), 11, stable_hash("adam-toeplitz"));

@@ -72,14 +72,14 @@ BOOST_AUTO_TEST_CASE(random_exp_is_random) {
 }
 
 BOOST_AUTO_TEST_CASE(bad_specs_are_config_errors_naming_the_spec) {
-  BOOST_TEST(rejected_naming_spec("diag:1,2", 3));          // wrong length
-  BOOST_TEST(rejected_naming_spec("diag:1,0,2", 3));        // not positive definite
+  BOOST_TEST(rejected_naming_spec("diag:1,2", 3));    // wrong length
+  BOOST_TEST(rejected_naming_spec("diag:1,0,2", 3));  // not positive definite
   BOOST_TEST(rejected_naming_spec("diag:1,-2,2", 3));
-  BOOST_TEST(rejected_naming_spec("diag:1,x,2", 3));        // not a number
+  BOOST_TEST(rejected_naming_spec("diag:1,x,2", 3));  // not a number
   BOOST_TEST(rejected_naming_spec("diag:1,nan,2", 3));
   BOOST_TEST(rejected_naming_spec("diag:1,inf,2", 3));
   BOOST_TEST(rejected_naming_spec("diag:1,,2", 3));
-  BOOST_TEST(rejected_naming_spec("toeplitz:1", 3));        // |r| = 1 is singular
+  BOOST_TEST(rejected_naming_spec("toeplitz:1", 3));  // |r| = 1 is singular
   BOOST_TEST(rejected_naming_spec("toeplitz:-1.5", 3));
   BOOST_TEST(rejected_naming_spec("power:", 3));
   BOOST_TEST(rejected_naming_spec("power:1e400", 3));

@@ -33,8 +33,8 @@ BOOST_AUTO_TEST_CASE(embedding_layout) {
 }
 
 BOOST_AUTO_TEST_CASE(full_forward_pass_equals_reduced_form) {
-  // Random dense θ (p, q ≠ 0) and prompts from anisotropic laws: both are the same polynomial in the
-  // entries, evaluated in a different order, so they agree to rounding (bound 1e-12 relative).
+  // Random dense θ (p, q ≠ 0) and prompts from anisotropic laws: both are the same polynomial in
+  // the entries, evaluated in a different order, so they agree to rounding (bound 1e-12 relative).
   const char* specs[] = {testing::reference_diag, "toeplitz:0.7", "rotated:power:1"};
   int case_index = 0;
   for (const char* spec : specs) {
@@ -69,7 +69,8 @@ BOOST_AUTO_TEST_CASE(optimal_parameters_predict_with_gamma_inverse) {
     sampler.sample(2, 3, k, prompt);
     compute_moments(prompt, moments);
     const double expected = prompt.query.dot(gamma_inverse * moments.label_weighted_mean);
-    BOOST_TEST(testing::relative_difference(lsa_predict_full(prompt, parameters), expected) < 1e-12);
+    BOOST_TEST(testing::relative_difference(lsa_predict_full(prompt, parameters), expected) <
+               1e-12);
   }
 }
 

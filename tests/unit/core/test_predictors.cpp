@@ -46,7 +46,8 @@ BOOST_FIXTURE_TEST_CASE(trained_lsa_uses_its_parameters, Fixture) {
   draw(9, 0.0);
   const auto parameters = theory::optimal_parameters(covariance.matrix(), 10);
   const PointModel model(covariance, 10, covariance, 9, 0.0, parameters);
-  BOOST_TEST(testing::relative_difference(predict(model, "lsa"), predict(model, "lsa-theory")) < 1e-12);
+  BOOST_TEST(testing::relative_difference(predict(model, "lsa"), predict(model, "lsa-theory")) <
+             1e-12);
   const PointModel untrained(covariance, 10, covariance, 9, 0.0);
   BOOST_CHECK_THROW(untrained.make("lsa"), ConfigError);
 }
@@ -58,7 +59,8 @@ BOOST_FIXTURE_TEST_CASE(ols_interpolates_and_is_minimum_norm_below_d, Fixture) {
   const PointModel model(covariance, 10, covariance, 3, 0.0);
   const Eigen::MatrixXd& x = prompt.inputs;
   const Eigen::VectorXd min_norm = x * (x.transpose() * x).inverse() * prompt.labels;
-  BOOST_TEST(testing::relative_difference(predict(model, "ols"), min_norm.dot(prompt.query)) < 1e-10);
+  BOOST_TEST(testing::relative_difference(predict(model, "ols"), min_norm.dot(prompt.query)) <
+             1e-10);
   // M = 8 ≥ d, noise-free: OLS recovers w.
   draw(8, 0.0);
   const PointModel enough(covariance, 10, covariance, 8, 0.0);
@@ -72,7 +74,8 @@ BOOST_FIXTURE_TEST_CASE(ridge_solves_the_penalised_normal_equations, Fixture) {
   const Eigen::MatrixXd& x = prompt.inputs;
   const Eigen::MatrixXd normal = x * x.transpose() + 0.64 * Eigen::MatrixXd::Identity(5, 5);
   const Eigen::VectorXd weights = normal.inverse() * (x * prompt.labels);
-  BOOST_TEST(testing::relative_difference(predict(model, "ridge"), weights.dot(prompt.query)) < 1e-10);
+  BOOST_TEST(testing::relative_difference(predict(model, "ridge"), weights.dot(prompt.query)) <
+             1e-10);
 }
 
 BOOST_AUTO_TEST_CASE(knn3_averages_the_three_nearest_labels) {

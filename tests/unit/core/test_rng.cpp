@@ -133,7 +133,8 @@ BOOST_AUTO_TEST_CASE(haar_matrices_are_orthogonal_and_uniform) {
     BOOST_REQUIRE((q.transpose() * q - Eigen::MatrixXd::Identity(dim, dim)).norm() < 1e-12);
     second_moment += q.cwiseProduct(q);
   }
-  // Haar: E Q_ij² = 1/d for every entry (Q_ij² ~ Beta(1/2, 3/2): sd of each estimate 0.0018, bound 5 sd).
+  // Haar: E Q_ij² = 1/d for every entry (Q_ij² ~ Beta(1/2, 3/2): sd of each estimate 0.0018, bound
+  // 5 sd).
   second_moment /= draws;
   BOOST_TEST((second_moment.array() - 1.0 / dim).abs().maxCoeff() < 0.009);
 }

@@ -47,8 +47,9 @@ BOOST_AUTO_TEST_CASE(garg_transforms_keep_trace_d) {
   const auto half = PromptLaw::shifted(covariance, Shift::parse("half-subspace"), 9);
   Eigen::SelfAdjointEigenSolver<Eigen::MatrixXd> solver(half.transform);
   BOOST_TEST((solver.eigenvalues().array().abs() < 1e-12).count() == 3);  // rank d/2
-  BOOST_CHECK_THROW(PromptLaw::shifted(Covariance::parse("random-exp", 4, 1), Shift::parse("skewed"), 1),
-                    ConfigError);
+  BOOST_CHECK_THROW(
+      PromptLaw::shifted(Covariance::parse("random-exp", 4, 1), Shift::parse("skewed"), 1),
+      ConfigError);
 }
 
 BOOST_AUTO_TEST_CASE(orthogonal_query_is_orthogonal_and_lsa_predicts_zero) {
@@ -64,14 +65,15 @@ BOOST_AUTO_TEST_CASE(orthogonal_query_is_orthogonal_and_lsa_predicts_zero) {
     sampler.sample(2, 3, k, prompt);
     compute_moments(prompt, moments);
     BOOST_TEST((prompt.inputs.transpose() * prompt.query).norm() < 1e-12 * prompt.query.norm());
-    BOOST_TEST(std::abs(lsa->predict(prompt, moments)) < 1e-12 * prompt.query.norm() *
-                                                             moments.label_weighted_mean.norm() + 1e-300);
+    BOOST_TEST(std::abs(lsa->predict(prompt, moments)) <
+               1e-12 * prompt.query.norm() * moments.label_weighted_mean.norm() + 1e-300);
   }
 }
 
 BOOST_AUTO_TEST_CASE(overlapping_query_copies_a_prompt_input) {
   const auto covariance = Covariance::parse("toeplitz:0.3", 4, 1);
-  const PromptSampler sampler(PromptLaw::shifted(covariance, Shift::parse("overlapping-query"), 1), 5);
+  const PromptSampler sampler(PromptLaw::shifted(covariance, Shift::parse("overlapping-query"), 1),
+                              5);
   Prompt prompt;
   for (std::uint32_t k = 0; k < 20; ++k) {
     sampler.sample(2, 3, k, prompt);
@@ -83,7 +85,8 @@ BOOST_AUTO_TEST_CASE(overlapping_query_copies_a_prompt_input) {
 
 BOOST_AUTO_TEST_CASE(random_quadrants_share_one_orthant) {
   const auto covariance = Covariance::parse("identity", 3, 1);
-  const PromptSampler sampler(PromptLaw::shifted(covariance, Shift::parse("random-quadrants"), 1), 10);
+  const PromptSampler sampler(PromptLaw::shifted(covariance, Shift::parse("random-quadrants"), 1),
+                              10);
   Prompt prompt;
   sampler.sample(2, 3, 4, prompt);
   for (int r = 0; r < 3; ++r) {
@@ -104,8 +107,9 @@ BOOST_AUTO_TEST_CASE(shifts_without_closed_form_have_no_theory) {
 }
 
 BOOST_AUTO_TEST_CASE(overlapping_query_makes_ols_exact_below_d) {
-  // Garg: with the query a copy of a prompt input, least squares (which interpolates the prompt when
-  // M < d) predicts its label exactly; without the shift its error is d − M = 4 (MATH.md section 7).
+  // Garg: with the query a copy of a prompt input, least squares (which interpolates the prompt
+  // when M < d) predicts its label exactly; without the shift its error is d − M = 4 (MATH.md
+  // section 7).
   const auto covariance = Covariance::parse("identity", 8, 1);
   const auto shifted = PromptLaw::shifted(covariance, Shift::parse("overlapping-query"), 1);
   const PointModel model(covariance, 16, shifted, 4);
@@ -122,7 +126,8 @@ BOOST_AUTO_TEST_CASE(overlapping_query_makes_ols_exact_below_d) {
     compute_moments(prompt, moments);
     plain_error += std::pow(ols->predict(prompt, moments) - prompt.query_label, 2);
   }
-  BOOST_TEST_MESSAGE("OLS error: overlapping " << shifted_error / 2000 << ", unshifted " << plain_error / 2000);
+  BOOST_TEST_MESSAGE("OLS error: overlapping " << shifted_error / 2000 << ", unshifted "
+                                               << plain_error / 2000);
   BOOST_TEST(shifted_error / 2000 < 1e-20);
   BOOST_TEST(std::abs(plain_error / 2000 - 4.0) < 0.5);  // sd of the mean ≈ 0.13
 }

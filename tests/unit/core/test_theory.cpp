@@ -11,8 +11,7 @@ using namespace icl;
 using namespace icl::theory;
 
 namespace {
-const Eigen::MatrixXd reference_lambda =
-    Covariance::parse(testing::reference_diag, 5, 1).matrix();
+const Eigen::MatrixXd reference_lambda = Covariance::parse(testing::reference_diag, 5, 1).matrix();
 
 double in_distribution_risk(const Eigen::MatrixXd& lambda, int n, int m) {
   const Eigen::MatrixXd v = gamma(lambda, n).inverse();
@@ -41,7 +40,8 @@ BOOST_AUTO_TEST_CASE(math_md_isotropic_table) {
       BOOST_TEST(std::abs(risk - table[i][j]) < 5e-5, "N=" << n_values[i] << " M=" << m_values[j]);
       // The closed form for Λ = I: ((d+1)/(N+d+1))² + (d+1)N²/(M(N+d+1)²).
       const double n = n_values[i], m = m_values[j];
-      const double isotropic = std::pow(21.0 / (n + 21.0), 2) + 21.0 * n * n / (m * std::pow(n + 21.0, 2));
+      const double isotropic =
+          std::pow(21.0 / (n + 21.0), 2) + 21.0 * n * n / (m * std::pow(n + 21.0, 2));
       BOOST_TEST(testing::relative_difference(risk, isotropic) < 1e-13);
     }
 }
@@ -65,15 +65,16 @@ BOOST_AUTO_TEST_CASE(hand_worked_gd1_value) {
   BOOST_TEST(zero_risk(law) == 4.0);
   // η* = tr Λ² / [(1+1/M) tr Λ³ + tr Λ tr Λ²/M] = 10 / 45 and R(η*) = tr Λ − 10·η* = 4 − 100/45.
   BOOST_TEST(std::abs(gd1_optimal_step(law) - 10.0 / 45.0) < 1e-14);
-  BOOST_TEST(std::abs(preconditioner_risk(gd1_optimal_step(law) * Eigen::Matrix2d::Identity(), law) -
-                      (4.0 - 100.0 / 45.0)) < 1e-13);
+  BOOST_TEST(
+      std::abs(preconditioner_risk(gd1_optimal_step(law) * Eigen::Matrix2d::Identity(), law) -
+               (4.0 - 100.0 / 45.0)) < 1e-13);
 }
 
 BOOST_AUTO_TEST_CASE(general_risk_equals_theorem42_for_anisotropic_and_rotated) {
   // The matrix formula of section 4 with V = Γ^{-1} and the per-eigenvalue Theorem 4.2 are computed
   // independently; they must agree to rounding for every covariance, including non-diagonal ones.
-  for (const char* spec : {testing::reference_diag, "toeplitz:0.8", "rotated:diag:4,2,1,0.5,0.1",
-                           "power:2"}) {
+  for (const char* spec :
+       {testing::reference_diag, "toeplitz:0.8", "rotated:diag:4,2,1,0.5,0.1", "power:2"}) {
     const auto covariance = Covariance::parse(spec, 5, 7);
     for (int n : {1, 10, 40})
       for (int m : {1, 3, 50, 640})
@@ -90,8 +91,8 @@ BOOST_AUTO_TEST_CASE(floor_is_the_large_m_limit) {
   // The 1/M term at M = 2^30 is about 1.4e-8.
   BOOST_TEST(std::abs(theorem42_linear_risk(eigenvalues, 10, 1 << 30) - floor) < 2e-8);
   // The floor is the squared bias: ‖(Γ^{-1}Λ − I) w‖²_Λ averaged over w.
-  const Eigen::MatrixXd bias = gamma(reference_lambda, 10).inverse() * reference_lambda -
-                               Eigen::MatrixXd::Identity(5, 5);
+  const Eigen::MatrixXd bias =
+      gamma(reference_lambda, 10).inverse() * reference_lambda - Eigen::MatrixXd::Identity(5, 5);
   BOOST_TEST(testing::relative_difference((bias.transpose() * reference_lambda * bias).trace(),
                                           floor) < 1e-13);
 }
@@ -120,7 +121,8 @@ BOOST_AUTO_TEST_CASE(best_preconditioner_is_gamma_m_inverse_and_minimal) {
   BOOST_TEST(testing::relative_difference(best, gamma(lambda, 8).inverse()) < 1e-14);
   // R = tr Λ − tr(Γ_M^{-1} Λ²) (MATH.md section 7).
   BOOST_TEST(testing::relative_difference(preconditioner_risk(best, law),
-                                          lambda.trace() - (best * lambda * lambda).trace()) < 1e-12);
+                                          lambda.trace() - (best * lambda * lambda).trace()) <
+             1e-12);
   // With noise the optimum moves to (Γ_M + s²/M)^{-1}: small perturbations only raise the risk.
   const auto noisy = GaussianTestLaw::in_distribution(lambda, 8, 0.7);
   const Eigen::MatrixXd noisy_best = best_preconditioner(noisy);
@@ -182,25 +184,29 @@ BOOST_AUTO_TEST_CASE(random_covariance_values) {
     for (int m : {1, 40, 500}) {
       const double expected = 20.0 * (6 * c * c * c * b * b * (1 + 2.0 / m) +
                                       38.0 * c * c * c * b * b / m - 4 * c * c * b + c);
-      BOOST_TEST(testing::relative_difference(preconditioner_risk(v, RandomExpTestLaw{20, c, 0.0, m}),
-                                              expected) < 1e-12);
+      BOOST_TEST(testing::relative_difference(
+                     preconditioner_risk(v, RandomExpTestLaw{20, c, 0.0, m}), expected) < 1e-12);
     }
   BOOST_TEST(std::abs(preconditioner_risk(v, RandomExpTestLaw{20, 1.0, 0.0, 40}) - 8.9655) < 5e-5);
   // Limits M, N → ∞ (b → 1/3): per-dimension error 1/3, 25.33, 387 at c = 1, 4, 9; 4/9 on identity.
   const Eigen::MatrixXd limit = random_exp_preconditioner(20, 1 << 30);
   BOOST_TEST(std::abs(limit(0, 0) - 1.0 / 3.0) < 1e-8);
   const int big = 1 << 30;
-  BOOST_TEST(std::abs(preconditioner_risk(limit, RandomExpTestLaw{20, 1.0, 0.0, big}) / 20 - 1.0 / 3.0) < 1e-6);
-  BOOST_TEST(std::abs(preconditioner_risk(limit, RandomExpTestLaw{20, 4.0, 0.0, big}) / 20 - 76.0 / 3.0) < 1e-5);
-  BOOST_TEST(std::abs(preconditioner_risk(limit, RandomExpTestLaw{20, 9.0, 0.0, big}) / 20 - 387.0) < 1e-4);
-  const auto identity_law = GaussianTestLaw::in_distribution(Eigen::MatrixXd::Identity(20, 20), big, 0.0);
+  BOOST_TEST(std::abs(preconditioner_risk(limit, RandomExpTestLaw{20, 1.0, 0.0, big}) / 20 -
+                      1.0 / 3.0) < 1e-6);
+  BOOST_TEST(std::abs(preconditioner_risk(limit, RandomExpTestLaw{20, 4.0, 0.0, big}) / 20 -
+                      76.0 / 3.0) < 1e-5);
+  BOOST_TEST(std::abs(preconditioner_risk(limit, RandomExpTestLaw{20, 9.0, 0.0, big}) / 20 -
+                      387.0) < 1e-4);
+  const auto identity_law =
+      GaussianTestLaw::in_distribution(Eigen::MatrixXd::Identity(20, 20), big, 0.0);
   BOOST_TEST(std::abs(preconditioner_risk(limit, identity_law) / 20 - 4.0 / 9.0) < 1e-6);
 }
 
 BOOST_AUTO_TEST_CASE(random_covariance_best_preconditioner_is_v_rdm_at_m) {
   const RandomExpTestLaw law{6, 1.0, 0.0, 25};
-  BOOST_TEST(testing::relative_difference(best_preconditioner(law), random_exp_preconditioner(6, 25)) <
-             1e-14);
+  BOOST_TEST(testing::relative_difference(best_preconditioner(law),
+                                          random_exp_preconditioner(6, 25)) < 1e-14);
   // It is the minimiser over diagonal and off-diagonal perturbations, also at another scale.
   const RandomExpTestLaw scaled{6, 4.0, 0.3, 25};
   const Eigen::MatrixXd best = best_preconditioner(scaled);

@@ -1,8 +1,8 @@
 #define BOOST_TEST_MODULE evaluation_monte_carlo
 #include <boost/test/unit_test.hpp>
 
-#include "core/predictors.hpp"
 #include "core/errors.hpp"
+#include "core/predictors.hpp"
 #include "evaluation/monte_carlo.hpp"
 
 #include <omp.h>

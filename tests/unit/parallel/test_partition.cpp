@@ -32,7 +32,8 @@ BOOST_AUTO_TEST_CASE(lpt_is_deterministic_and_balanced) {
   BOOST_TEST(owners == balanced_partition(costs, 16));
   const auto loads = owner_loads(costs, owners, 16);
   BOOST_TEST(std::accumulate(loads.begin(), loads.end(), 0.0) ==
-             std::accumulate(costs.begin(), costs.end(), 0.0), boost::test_tools::tolerance(1e-12));
+                 std::accumulate(costs.begin(), costs.end(), 0.0),
+             boost::test_tools::tolerance(1e-12));
   BOOST_TEST(imbalance(loads) < 1.01);
 }
 

@@ -56,8 +56,8 @@ BOOST_AUTO_TEST_CASE(reduced_gradient_matches_finite_differences) {
 }
 
 BOOST_AUTO_TEST_CASE(flow_reaches_theorem41_minimum) {
-  // Distance ≤ 1e-8, balance u² − ‖U‖² conserved to 1e-8, and Theorem 4.1's weights, scale included,
-  // to 1e-6 (relative Frobenius), for d ∈ {1, 5, 20}, four covariances and N ∈ {5, 40}.
+  // Distance ≤ 1e-8, balance u² − ‖U‖² conserved to 1e-8, and Theorem 4.1's weights, scale
+  // included, to 1e-6 (relative Frobenius), for d ∈ {1, 5, 20}, four covariances and N ∈ {5, 40}.
   for (int dim : {1, 5, 20})
     for (const std::string kind : {"identity", "diag", "toeplitz", "rotated"})
       for (int n : {5, 40}) {
@@ -67,15 +67,16 @@ BOOST_AUTO_TEST_CASE(flow_reaches_theorem41_minimum) {
         const auto result = train_gradient_flow(covariance, n, FlowOptions{}, 7, stable_hash(spec));
         const std::string label = spec + " d=" + std::to_string(dim) + " N=" + std::to_string(n);
         BOOST_TEST(result.converged, label);
-        BOOST_TEST(result.trajectory.back().distance <= 1e-8, label << " distance "
-                                                                     << result.trajectory.back().distance);
+        BOOST_TEST(result.trajectory.back().distance <= 1e-8,
+                   label << " distance " << result.trajectory.back().distance);
         double worst_balance = 0;
         for (const auto& row : result.trajectory)
           worst_balance = std::max(worst_balance, std::abs(row.balance));
         BOOST_TEST(worst_balance <= 1e-8, label << " balance " << worst_balance);
         const auto expected = theory::optimal_parameters(covariance.matrix(), n);
-        BOOST_TEST(testing::relative_difference(result.parameters.key_query, expected.key_query) <= 1e-6,
-                   label);
+        BOOST_TEST(
+            testing::relative_difference(result.parameters.key_query, expected.key_query) <= 1e-6,
+            label);
         BOOST_TEST(testing::relative_difference(result.parameters.value_projection,
                                                 expected.value_projection) <= 1e-6,
                    label);
@@ -90,20 +91,20 @@ BOOST_AUTO_TEST_CASE(loss_decreases_along_the_flow) {
   const auto result = train_gradient_flow(covariance, 10, FlowOptions{}, 1, 2);
   for (std::size_t k = 1; k < result.trajectory.size(); ++k)
     BOOST_TEST(result.trajectory[k].loss <= result.trajectory[k - 1].loss + 1e-14);
-  // The loss gap decays exponentially (the PL inequality of Lemma 5.4), late in the flow at twice the
-  // slowest rate of the linearised flow. In Λ's eigenbasis the off-diagonal Ũ_ij relax at u_*² A_ij;
-  // the diagonal Ũ_ii and u are coupled through the Hessian H of ℓ at the optimum, whose one zero
-  // eigenvalue (the rescaling U → cU, u → u/c) is frozen by the conserved balance. So the predicted
-  // slowest rate is min(smallest positive eigenvalue of H, min_{i≠j} u_*² A_ij). Checked against the
-  // measured log-slope of the gap between t = 200 and 400 (5%).
-  // Note: MATH.md's remark that the gap reaches rounding by t ≈ 100 does not hold from σ = 0.1: at
-  // t = 100 the gap is still about 6e-4 (printed below).
+  // The loss gap decays exponentially (the PL inequality of Lemma 5.4), late in the flow at twice
+  // the slowest rate of the linearised flow. In Λ's eigenbasis the off-diagonal Ũ_ij relax at u_*²
+  // A_ij; the diagonal Ũ_ii and u are coupled through the Hessian H of ℓ at the optimum, whose one
+  // zero eigenvalue (the rescaling U → cU, u → u/c) is frozen by the conserved balance. So the
+  // predicted slowest rate is min(smallest positive eigenvalue of H, min_{i≠j} u_*² A_ij). Checked
+  // against the measured log-slope of the gap between t = 200 and 400 (5%). Note: MATH.md's remark
+  // that the gap reaches rounding by t ≈ 100 does not hold from σ = 0.1: at t = 100 the gap is
+  // still about 6e-4 (printed below).
   const double minimal = theory::minimal_loss(covariance.matrix(), 10);
   const Eigen::VectorXd lambda = covariance.eigenvalues();
   const Eigen::VectorXd gamma_diag = theory::gamma(covariance.matrix(), 10).diagonal();
   const Eigen::VectorXd a = gamma_diag.cwiseProduct(lambda).cwiseProduct(lambda);  // A_ii
-  const Eigen::VectorXd v = lambda.cwiseAbs2().cwiseQuotient(a);                   // V_ii = b_i/A_ii
-  const double u2 = v.norm();                                                      // u_*² = ‖V‖_F
+  const Eigen::VectorXd v = lambda.cwiseAbs2().cwiseQuotient(a);  // V_ii = b_i/A_ii
+  const double u2 = v.norm();                                     // u_*² = ‖V‖_F
   const double u = std::sqrt(u2);
   Eigen::MatrixXd hessian = Eigen::MatrixXd::Zero(6, 6);
   for (int i = 0; i < 5; ++i) {
@@ -111,7 +112,8 @@ BOOST_AUTO_TEST_CASE(loss_decreases_along_the_flow) {
     hessian(i, 5) = hessian(5, i) = 2 * a(i) * v(i) - lambda(i) * lambda(i);
     hessian(5, 5) += a(i) * (v(i) / u) * (v(i) / u);
   }
-  const Eigen::VectorXd eigenvalues = Eigen::SelfAdjointEigenSolver<Eigen::MatrixXd>(hessian).eigenvalues();
+  const Eigen::VectorXd eigenvalues =
+      Eigen::SelfAdjointEigenSolver<Eigen::MatrixXd>(hessian).eigenvalues();
   BOOST_TEST(std::abs(eigenvalues(0)) < 1e-12);  // the rescaling direction
   double slowest = eigenvalues(1);
   for (int i = 0; i < 5; ++i)
@@ -159,8 +161,7 @@ BOOST_AUTO_TEST_CASE(sigma_violating_the_condition_is_a_config_error) {
 BOOST_AUTO_TEST_CASE(max_time_stops_unconverged) {
   FlowOptions options;
   options.max_time = 0.5;
-  const auto result =
-      train_gradient_flow(Covariance::parse("identity", 5, 1), 10, options, 1, 1);
+  const auto result = train_gradient_flow(Covariance::parse("identity", 5, 1), 10, options, 1, 1);
   BOOST_TEST(!result.converged);
   BOOST_TEST(std::abs(result.trajectory.back().time - 0.5) < 1e-12);
 }

@@ -46,8 +46,8 @@ BOOST_AUTO_TEST_CASE(gradient_matches_finite_differences_of_the_full_forward_pas
             (full_pass_loss(prompt, plus) - full_pass_loss(prompt, minus)) / (2 * h);
         const double analytic = (which ? gradient.key_query : gradient.value_projection)(i, j);
         BOOST_TEST(std::abs(numeric - analytic) <= 1e-6 * std::max(1.0, std::abs(numeric)),
-                   (which ? "W_KQ(" : "W_PV(") << i << "," << j << ") numeric " << numeric
-                                               << " analytic " << analytic);
+                   (which ? "W_KQ(" : "W_PV(")
+                       << i << "," << j << ") numeric " << numeric << " analytic " << analytic);
       }
 }
 
