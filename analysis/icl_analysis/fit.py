@@ -69,7 +69,7 @@ def log_log_slope(x, y, y_stderr=None):
         cov = np.linalg.inv(design.T @ design) * scale
     else:
         cov = cov * scale
-    se = float(np.sqrt(cov[1, 1]))
+    se = float(np.sqrt(max(cov[1, 1], 0.0)))
     return float(coef[1]), float(coef[1] - 1.96 * se), float(coef[1] + 1.96 * se)
 
 

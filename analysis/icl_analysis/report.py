@@ -134,7 +134,11 @@ def make_figures(t, fits, models, folder):
         if task == "linear" and len(set(t["N"][none & (t["d"] == d)])) >= 3:
             made.append(("risk against N", figures.risk_against_n(t, fits, folder, f"risk_vs_N_{safe}", d,
                                                                   covariance, lsa)))
-    shifted = sorted(set(t["shift"]) - {"none"} - {s for s in t["shift"] if s.startswith(("random-cov", "test-cov"))})
+    order = ("task-scale", "scale-y", "noisy", "query-scale", "query-cov", "overlapping-query",
+             "orthogonal-query", "scale-x", "test-cov", "skewed", "half-subspace", "random-quadrants")
+    family = {name: i for i, name in enumerate(order)}
+    shifted = sorted(set(t["shift"]) - {"none"} - {s for s in t["shift"] if s.startswith(("random-cov", "test-cov"))},
+                     key=lambda s: (family.get(s.split("=")[0], len(order)), s))
     if shifted:
         rows = np.isin(t["shift"], shifted)
         d = int(t["d"][rows].max())

@@ -213,7 +213,6 @@ ResultData prepare_result(const Study& study, const RunOptions& options, const s
 }
 
 int run_study(const Communicator& comm, const RunOptions& options) {
-  install_stop_handlers();
   if (options.threads > 0) omp_set_num_threads(options.threads);
   const std::string partial = options.output + ".partial";
 
@@ -361,6 +360,8 @@ CommandAction register_run_command(CLI::App& app) {
       ->check(CLI::IsMember({"auto", "on", "off"}))
       ->capture_default_str();
   return [options](CommandContext& context) {
+    // Before MPI starts: under Slurm the stop signal can come at any moment, even during start-up.
+    install_stop_handlers();
     return context.with_world(
         [&](const Communicator& world) { return run_study(world, *options); });
   };

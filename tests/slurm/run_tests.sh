@@ -21,9 +21,9 @@ passed=0 failed=0
 pass() { echo "PASS $1"; passed=$((passed + 1)); }
 fail() { echo "FAIL $1: $2"; failed=$((failed + 1)); }
 
-# wait_jobs ID... : until none of them is pending or running (5 minutes at most).
+# wait_jobs ID... : until none of them is pending or running (8 minutes at most).
 wait_jobs() {
-  local deadline=$((SECONDS + 300)) ids
+  local deadline=$((SECONDS + 480)) ids
   ids=$(IFS=,; echo "$*")
   while [[ $SECONDS -lt $deadline ]]; do
     [[ -z $(squeue -h -j "$ids" -t PENDING,RUNNING,REQUEUED,SUSPENDED,COMPLETING 2>/dev/null) ]] && return 0
@@ -56,7 +56,7 @@ fi
 # 2. A job array of four shards, throttled to two at a time, and the merge after it.
 out=$("$root/jobs/slurm/submit.sh" "$config" "$work/array.h5" --mode array --shards 4 --throttle 2 --time 10:00)
 array=$(echo "$out" | awk '/submitted array job/ {print $4}')
-merge=$(echo "$out" | awk '/submitted array job/ {print $9}')
+merge=$(echo "$out" | awk '/submitted array job/ {print $10}')
 if wait_jobs "$array" "$merge" && [[ $(job_field "$merge" JobState) == COMPLETED ]] &&
    [[ $(export_of "$work/array.h5") == "$expected" ]]; then
   pass "array of 4 shards + merge gives the local export byte for byte"
@@ -91,7 +91,7 @@ chmod +x "$work/failing-study"
 out=$(ICL_STUDY="$work/failing-study" "$root/jobs/slurm/submit.sh" "$config" "$work/broken.h5" \
   --mode array --shards 3 --time 10:00)
 array=$(echo "$out" | awk '/submitted array job/ {print $4}')
-merge=$(echo "$out" | awk '/submitted array job/ {print $9}')
+merge=$(echo "$out" | awk '/submitted array job/ {print $10}')
 wait_jobs "$array" "$merge"
 shard_state=$(job_field "${array}_1" JobState)
 merge_state=$(job_field "$merge" JobState)

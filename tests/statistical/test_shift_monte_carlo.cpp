@@ -1,8 +1,7 @@
 #define BOOST_TEST_MODULE statistical_shifts
 #include <boost/test/unit_test.hpp>
 
-#include "core/predictors.hpp"
-#include "evaluation/monte_carlo.hpp"
+#include "theory_check.hpp"
 
 #include <cmath>
 #include <string>
@@ -18,43 +17,15 @@ namespace {
 
 constexpr std::uint64_t seed = 424242;
 
-void check_shift(const std::string& covariance_spec, const std::string& shift_text,
-                 int train_length, int test_length, std::uint32_t prompts = 150000) {
-  const int dim = 5;
-  const Covariance covariance = Covariance::parse(covariance_spec, dim, seed);
+void check_shift(const std::string& covariance_spec, const std::string& shift_text, int train_length,
+                 int test_length, std::uint32_t prompts = 150000) {
+  const Covariance covariance = Covariance::parse(covariance_spec, 5, seed);
   const PromptLaw law = PromptLaw::shifted(covariance, Shift::parse(shift_text), seed);
-  const PointModel model(covariance, train_length, law, test_length);
-  std::vector<std::string> names;
-  std::vector<std::unique_ptr<Predictor>> owned;
-  std::vector<const Predictor*> predictors;
-  for (auto name : known_predictors()) {
-    if (name == "lsa" || !model.theory(name)) continue;
-    names.emplace_back(name);
-    owned.push_back(model.make(name));
-    predictors.push_back(owned.back().get());
-  }
-  BOOST_TEST_REQUIRE(names.size() >= 4u, shift_text << " has too few closed forms");
-  const PromptSampler sampler(law, test_length);
-  const std::string label = covariance_spec + " shift=" + shift_text +
-                            " N=" + std::to_string(train_length) +
-                            " M=" + std::to_string(test_length);
-  const auto statistics =
-      estimate_risks(sampler, predictors, {seed, stable_hash(label), prompts, 256});
-  for (std::size_t p = 0; p < names.size(); ++p) {
-    const double theory = *model.theory(names[p]);
-    const double estimate = statistics[p].mean;
-    const double standard_error = statistics[p].standard_error();
-    BOOST_TEST_MESSAGE(label << " " << names[p] << ": " << estimate << " ± " << standard_error
-                             << " theory " << theory);
-    if (theory == 0.0) {
-      BOOST_TEST(estimate < 1e-18, label << " " << names[p]);
-      continue;
-    }
-    const double z = (estimate - theory) / standard_error;
-    BOOST_TEST(std::abs(z) < 4.0, label << " " << names[p] << ": estimate " << estimate << " ± "
-                                        << standard_error << ", theory " << theory << ", z = " << z
-                                        << ", seed " << seed);
-  }
+  const std::string label = covariance_spec + " shift=" + shift_text + " N=" +
+                            std::to_string(train_length) + " M=" + std::to_string(test_length);
+  const std::size_t compared =
+      testing::check_against_theory(covariance, train_length, law, test_length, label, seed, prompts);
+  BOOST_TEST(compared >= 4u, shift_text << " has too few closed forms");
 }
 
 const char* diag = "diag:4,2,1,0.5,0.1";

@@ -1,8 +1,7 @@
 #define BOOST_TEST_MODULE statistical_theory
 #include <boost/test/unit_test.hpp>
 
-#include "core/predictors.hpp"
-#include "evaluation/monte_carlo.hpp"
+#include "theory_check.hpp"
 
 #include <cmath>
 #include <string>
@@ -29,40 +28,13 @@ constexpr std::uint64_t seed = 20240601;
 
 void check_setting(const Setting& setting) {
   const Covariance covariance = Covariance::parse(setting.covariance, setting.dim, seed);
-  const PointModel model(covariance, setting.train_length, covariance, setting.test_length,
-                         setting.noise);
-  std::vector<std::string> names;
-  std::vector<std::unique_ptr<Predictor>> owned;
-  std::vector<const Predictor*> predictors;
-  for (auto name : known_predictors()) {
-    if (name == "lsa" || !model.theory(name)) continue;
-    names.emplace_back(name);
-    owned.push_back(model.make(name));
-    predictors.push_back(owned.back().get());
-  }
-  const PromptSampler sampler(covariance, setting.test_length, setting.noise);
   const std::string label = setting.covariance + " d=" + std::to_string(setting.dim) +
                             " N=" + std::to_string(setting.train_length) +
                             " M=" + std::to_string(setting.test_length) +
                             " s=" + std::to_string(setting.noise);
-  const auto statistics =
-      estimate_risks(sampler, predictors, {seed, stable_hash(label), setting.prompts, 256});
-  for (std::size_t p = 0; p < names.size(); ++p) {
-    const double theory = *model.theory(names[p]);
-    const double estimate = statistics[p].mean;
-    const double standard_error = statistics[p].standard_error();
-    BOOST_TEST_MESSAGE(label << " " << names[p] << ": " << estimate << " ± " << standard_error
-                             << " theory " << theory);
-    if (theory == 0.0) {
-      // Noise-free OLS with M ≥ d interpolates exactly: only rounding is left.
-      BOOST_TEST(estimate < 1e-18 * covariance.matrix().trace(), label << " " << names[p]);
-      continue;
-    }
-    const double z = (estimate - theory) / standard_error;
-    BOOST_TEST(std::abs(z) < 4.0, label << " " << names[p] << ": estimate " << estimate << " ± "
-                                        << standard_error << ", theory " << theory << ", z = " << z
-                                        << ", seed " << seed);
-  }
+  testing::check_against_theory(covariance, setting.train_length,
+                                PromptLaw(covariance, setting.noise), setting.test_length, label,
+                                seed, setting.prompts);
 }
 
 }  // namespace
