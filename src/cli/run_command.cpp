@@ -173,6 +173,7 @@ void fill_theory(const Study& study, ResultData& result) {
     const PromptLaw law = PromptLaw::shifted(covariance, Shift::parse(point.shift),
                                              study.config.seed, Task::parse(point.task));
     const PointModel model(covariance, point.train_length, law, point.test_length);
+    result.points.theory_source[i] = theory_source(law, point.test_length);
     for (auto& columns : result.predictors)
       columns.theory[i] = model.theory(columns.name).value_or(NAN);
   }

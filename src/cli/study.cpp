@@ -159,6 +159,7 @@ ResultData empty_result(const Study& study, std::vector<ModelRecord> models) {
     data.points.task.push_back(point.task);
     data.points.status.push_back(0);
     data.points.seconds.push_back(0.0);
+    data.points.theory_source.push_back("none");
     data.points.estimated_seconds.push_back(
         estimated_point_seconds(point.dim, point.test_length, config.predictors, config.prompts));
   }

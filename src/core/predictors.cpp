@@ -4,11 +4,14 @@
 #include "core/parse.hpp"
 
 #include <Eigen/Cholesky>
+#include <Eigen/LU>
 #include <Eigen/QR>
 
 #include <algorithm>
 #include <array>
 #include <cmath>
+#include <map>
+#include <mutex>
 #include <vector>
 
 namespace icl {
@@ -116,6 +119,75 @@ void check_predictor_name(std::string_view name, const std::string& where) {
                     join(valid, ", "));
 }
 
+namespace {
+
+/// Theorem 4.2's task moments by a separately seeded Monte Carlo, for tasks without a closed form
+/// (tanh, relu-2nn): `task_moment_samples` tasks, each with 2 x 4 noise-free inputs (the variance
+/// comes mostly from the tasks, so many tasks with few inputs each). Within a task the two halves
+/// give independent estimates m_A, m_B of E[x y], so that (m_A m_Bᵀ + m_B m_Aᵀ)/2 is unbiased for
+/// Λ a aᵀ Λ and every moment below is unbiased. Results are cached per (task, Λ): they depend on
+/// neither N nor M.
+}  // namespace
+
+void estimate_task_moments(const Task& task, const Eigen::MatrixXd& lambda, theory::TaskMomentLaw& law) {
+  static std::mutex cache_mutex;
+  static std::map<std::pair<std::string, std::vector<double>>, theory::TaskMomentLaw> cache;
+  const auto key = std::make_pair(task.text, std::vector<double>(lambda.data(), lambda.data() + lambda.size()));
+  {
+    std::lock_guard lock(cache_mutex);
+    if (auto it = cache.find(key); it != cache.end()) {
+      law.coefficient_moment = it->second.coefficient_moment;
+      law.label_input_covariance = it->second.label_input_covariance;
+      law.best_linear_error = it->second.best_linear_error;
+      return;
+    }
+  }
+  const int d = static_cast<int>(lambda.rows());
+  const int half = 4;
+  const Covariance covariance = Covariance::from_matrix(lambda, "task-moments");
+  Task noise_free = task;
+  noise_free.noise_std = 0.0;
+  const std::uint64_t address = stable_hash("task-moments|" + task.text + "|d=" + std::to_string(d));
+  const Eigen::MatrixXd lambda_inverse = lambda.inverse();
+  Eigen::MatrixXd cross = Eigen::MatrixXd::Zero(d, d), weighted = Eigen::MatrixXd::Zero(d, d);
+  double second_moment = 0.0, explained = 0.0;
+  TaskDraw draw;
+  Eigen::MatrixXd inputs(d, 2 * half);
+  Eigen::VectorXd labels;
+  for (std::uint32_t k = 0; k < task_moment_samples; ++k) {
+    RandomStream task_random(task_moment_seed, {address, k, Stream::task});
+    draw_task(noise_free, d, task_random, draw);
+    RandomStream input_random(task_moment_seed, {address, k, Stream::inputs});
+    input_random.fill_normal(inputs);
+    covariance.transform(inputs, Eigen::VectorXd());
+    task_labels(noise_free, draw, inputs, labels);
+    const Eigen::VectorXd m_a = inputs.leftCols(half) * labels.head(half) / half;
+    const Eigen::VectorXd m_b = inputs.rightCols(half) * labels.tail(half) / half;
+    const Eigen::MatrixXd product = 0.5 * (m_a * m_b.transpose() + m_b * m_a.transpose());
+    cross += product;
+    const Eigen::MatrixXd scaled = inputs * labels.asDiagonal();
+    weighted += scaled * scaled.transpose() / (2.0 * half) - product;
+    second_moment += labels.squaredNorm() / (2.0 * half);
+    explained += m_a.dot(lambda_inverse * m_b);
+  }
+  const double n = task_moment_samples;
+  law.coefficient_moment = lambda_inverse * (cross / n) * lambda_inverse;
+  law.label_input_covariance = weighted / n;
+  law.best_linear_error = (second_moment - explained) / n;
+  std::lock_guard lock(cache_mutex);
+  cache[key] = law;
+}
+
+namespace {
+
+/// Theorem 4.2 holds for fixed Gaussian inputs with the query from the prompt's law.
+bool nonlinear_task_has_theory(const PromptLaw& law) {
+  return !law.inputs.is_random() && !law.query_covariance && law.transform.size() == 0 &&
+         law.query_scale == 1.0;
+}
+
+}  // namespace
+
 std::optional<theory::TaskMomentLaw> task_moment_law(const Task& task,
                                                      const Eigen::MatrixXd& lambda, int test_length,
                                                      double noise_std, double label_scale) {
@@ -146,6 +218,10 @@ std::optional<theory::TaskMomentLaw> task_moment_law(const Task& task,
       law.best_linear_error = 0.75 * sigma4;
       break;
     }
+    case TaskKind::tanh:
+    case TaskKind::relu_2nn:
+      estimate_task_moments(task, lambda, law);
+      break;
     default:
       return std::nullopt;
   }
@@ -159,14 +235,22 @@ std::optional<theory::TaskMomentLaw> task_moment_law(const Task& task,
   return law;
 }
 
+std::string theory_source(const PromptLaw& law, int test_length) {
+  if (!law.is_gaussian_independent()) return "none";
+  if (law.task.is_linear())
+    return std::holds_alternative<std::monostate>(closed_form_law(law, test_length, false))
+               ? "none"
+               : "closed-form";
+  if (!nonlinear_task_has_theory(law)) return "none";
+  return law.task.kind == TaskKind::tanh || law.task.kind == TaskKind::relu_2nn ? "monte-carlo"
+                                                                                : "closed-form";
+}
+
 ClosedFormLaw closed_form_law(const PromptLaw& law, int test_length, bool ignore_query_rule) {
   if (!ignore_query_rule && !law.is_gaussian_independent()) return std::monostate{};
   const int dim = law.dim();
   if (!law.task.is_linear()) {
-    // Theorem 4.2 holds for Gaussian inputs with the query from the prompt's law.
-    if (law.inputs.is_random() || law.query_covariance || law.transform.size() > 0 ||
-        law.query_scale != 1.0)
-      return std::monostate{};
+    if (!nonlinear_task_has_theory(law)) return std::monostate{};
     const auto moments =
         task_moment_law(law.task, law.inputs.matrix(), test_length, law.noise_std, law.task_scale);
     if (!moments) return std::monostate{};

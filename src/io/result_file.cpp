@@ -71,6 +71,7 @@ void write_contents(const std::string& path, const ResultData& data) {
   h5::write_bytes(points, "status", data.points.status);
   h5::write_doubles(points, "seconds", data.points.seconds);
   h5::write_doubles(points, "estimated_seconds", data.points.estimated_seconds);
+  h5::write_strings(points, "theory_source", data.points.theory_source);
 
   h5::Handle estimates = h5::create_group(file, "estimates");
   h5::Handle theory = h5::create_group(file, "theory");
@@ -145,6 +146,7 @@ ResultData read_result_file(const std::string& path) {
   data.points.status = h5::read_bytes(points, "status");
   data.points.seconds = h5::read_doubles(points, "seconds");
   data.points.estimated_seconds = h5::read_doubles(points, "estimated_seconds");
+  data.points.theory_source = h5::read_strings(points, "theory_source");
   const std::size_t n = data.points.size();
   auto check_length = [&](std::size_t size, const std::string& what) {
     if (size != n)
@@ -159,6 +161,7 @@ ResultData read_result_file(const std::string& path) {
   check_length(data.points.task.size(), "/points/task");
   check_length(data.points.seconds.size(), "/points/seconds");
   check_length(data.points.estimated_seconds.size(), "/points/estimated_seconds");
+  check_length(data.points.theory_source.size(), "/points/theory_source");
   for (auto status : data.points.status)
     if (status > 1)
       throw ConfigError(path + ": /points/status holds " + std::to_string(status) +

@@ -36,6 +36,7 @@ struct PointTable {
   std::vector<std::uint8_t> status;       ///< 0 pending, 1 done
   std::vector<double> seconds;            ///< wall time of the point's evaluation (0 while pending)
   std::vector<double> estimated_seconds;  ///< the partition's cost model for the point
+  std::vector<std::string> theory_source;  ///< "closed-form", "monte-carlo" or "none"
   std::size_t size() const { return status.size(); }
 };
 
