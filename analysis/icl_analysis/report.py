@@ -198,7 +198,7 @@ def write_report(path, folder):
              "## Claims of Zhang, Frei & Bartlett (2023), checked against the data", "",
              markdown_table(claims, ["claim", "measured", "theory", "verdict"]), "",
              "## Agreement with the closed forms", "",
-             f"{len(z)} estimates have a closed form; {len(flagged)} have |z| > 4"
+             f"{len(z)} estimates have a closed form; {len(flagged)} have abs z > 4"
              + (f"; mean z² = {np.mean(z**2):.3f}." if len(z) else "."), ""]
     if flagged:
         lines += [markdown_table(flagged[:50], agreement_columns), ""]
