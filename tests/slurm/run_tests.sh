@@ -21,9 +21,9 @@ passed=0 failed=0
 pass() { echo "PASS $1"; passed=$((passed + 1)); }
 fail() { echo "FAIL $1: $2"; failed=$((failed + 1)); }
 
-# wait_jobs ID... : until none of them is pending or running (8 minutes at most).
+# wait_jobs ID... : until none of them is pending or running (10 minutes at most).
 wait_jobs() {
-  local deadline=$((SECONDS + 480)) ids
+  local deadline=$((SECONDS + 600)) ids
   ids=$(IFS=,; echo "$*")
   while [[ $SECONDS -lt $deadline ]]; do
     [[ -z $(squeue -h -j "$ids" -t PENDING,RUNNING,REQUEUED,SUSPENDED,COMPLETING 2>/dev/null) ]] && return 0
