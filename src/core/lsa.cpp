@@ -18,6 +18,13 @@ double lsa_predict_full(const Prompt& prompt, const LsaParameters& parameters) {
 }
 
 double lsa_predict_reduced(const Prompt& prompt, const LsaParameters& parameters) {
+  PromptMoments moments;
+  compute_moments(prompt, moments);
+  return lsa_predict_reduced(prompt, moments, parameters);
+}
+
+double lsa_predict_reduced(const Prompt& prompt, const PromptMoments& moments,
+                           const LsaParameters& parameters) {
   const int dim = prompt.dim();
   const double n = prompt.length();
   const auto& pv = parameters.value_projection;
@@ -27,8 +34,6 @@ double lsa_predict_reduced(const Prompt& prompt, const LsaParameters& parameters
   const auto U = kq.topLeftCorner(dim, dim);
   const Eigen::VectorXd q = kq.row(dim).head(dim).transpose();
 
-  PromptMoments moments;
-  compute_moments(prompt, moments);
   const Eigen::VectorXd u_times_query = U * prompt.query;
   // pᵀ S U x_q = (1/n) Σ (pᵀx_i)(x_iᵀ U x_q), without forming S.
   const Eigen::VectorXd p_projections = prompt.inputs.transpose() * p;

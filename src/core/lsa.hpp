@@ -27,6 +27,9 @@ double lsa_predict_full(const Prompt& prompt, const LsaParameters& parameters);
 ///   ŷ = pᵀ(S + x_q x_qᵀ/n) U x_q + (pᵀh)(qᵀx_q) + u hᵀU x_q + u s_yy (qᵀx_q)
 /// with p = w^{PV}_21, u = w^{PV}_22, U = W^{KQ}_11, q = w^{KQ}_21.
 double lsa_predict_reduced(const Prompt& prompt, const LsaParameters& parameters);
+/// The same with the prompt's moments already computed (the Monte Carlo loop has them).
+double lsa_predict_reduced(const Prompt& prompt, const PromptMoments& moments,
+                           const LsaParameters& parameters);
 
 /// The preconditioner V of the prediction ŷ = hᵀ V x_q when p = q = 0 (V = u U), or, in general,
 /// the effective preconditioner u U + p qᵀ that stochastic training is measured by.

@@ -49,8 +49,8 @@ class GradientStepPredictor final : public Predictor {
 class TrainedLsaPredictor final : public Predictor {
  public:
   explicit TrainedLsaPredictor(LsaParameters parameters) : parameters_(std::move(parameters)) {}
-  double predict(const Prompt& prompt, const PromptMoments&) const override {
-    return lsa_predict_reduced(prompt, parameters_);
+  double predict(const Prompt& prompt, const PromptMoments& moments) const override {
+    return lsa_predict_reduced(prompt, moments, parameters_);
   }
 
  private:
