@@ -149,7 +149,7 @@ ResultData empty_result(const Study& study, std::vector<ModelRecord> models) {
   data.provenance.seed = static_cast<std::int64_t>(config.seed);
   data.provenance.rng =
       "philox4x32-10 (Random123); key = master seed; counter = (FNV-1a 64 of the "
-      "point, prompt, stream << 24 | block); normals by Box-Muller";
+      "point, prompt, stream << 24 | block); normals by a 256-layer ziggurat";
   for (const auto& point : study.points) {
     data.points.dim.push_back(point.dim);
     data.points.train_length.push_back(point.train_length);

@@ -48,16 +48,92 @@ double RandomStream::uniform() {
   return (static_cast<double>((high << 26) | low) + 0.5) * 0x1.0p-53;
 }
 
-double RandomStream::normal() {
-  if (has_spare_normal_) {
-    has_spare_normal_ = false;
-    return spare_normal_;
+std::uint64_t RandomStream::bits64() {
+  if (next_word_ >= 3) {  // a draw never straddles two blocks
+    refill();
   }
-  const double radius = std::sqrt(-2.0 * std::log(uniform()));
-  const double angle = 2.0 * std::numbers::pi * uniform();
-  spare_normal_ = radius * std::sin(angle);
-  has_spare_normal_ = true;
-  return radius * std::cos(angle);
+  const std::uint64_t low = words_[next_word_];
+  const std::uint64_t high = words_[next_word_ + 1];
+  next_word_ += 2;
+  return (high << 32) | low;
+}
+
+namespace {
+
+double half_gaussian(double x) {
+  return std::exp(-0.5 * x * x);
+}
+
+ZigguratLayers make_ziggurat_layers() {
+  ZigguratLayers layers{};
+  // r for 256 layers (Marsaglia & Tsang 2000); v, the area of every layer, follows from it:
+  // the base layer is the rectangle [0, r] x [0, f(r)] plus the tail ∫_r^∞ f.
+  const double r = 3.6541528853610088;
+  const double v =
+      r * half_gaussian(r) + std::sqrt(std::numbers::pi / 2.0) * std::erfc(r / std::numbers::sqrt2);
+  layers.tail_start = r;
+  layers.layer_area = v;
+  layers.x[0] = v / half_gaussian(r);
+  layers.x[1] = r;
+  for (int i = 1; i < ZigguratLayers::count - 1; ++i)
+    layers.x[i + 1] = std::sqrt(-2.0 * std::log(half_gaussian(layers.x[i]) + v / layers.x[i]));
+  layers.x[ZigguratLayers::count] = 0.0;
+  const double last = layers.x[ZigguratLayers::count - 1];
+  layers.closure = std::abs(half_gaussian(last) + v / last - 1.0);
+  for (int i = 0; i <= ZigguratLayers::count; ++i) layers.f[i] = half_gaussian(layers.x[i]);
+  layers.f[0] = 0.0;  // the base layer starts at height 0
+  return layers;
+}
+
+const ZigguratLayers zigg = make_ziggurat_layers();
+
+}  // namespace
+
+const ZigguratLayers& ziggurat_layers() {
+  return zigg;
+}
+
+double RandomStream::normal() {
+  while (true) {
+    const std::uint64_t draw = bits64();
+    const unsigned layer = static_cast<unsigned>(draw & 0xffu);
+    const double sign = (draw & 0x100u) ? -1.0 : 1.0;
+    const double x = static_cast<double>(draw >> 11) * 0x1.0p-53 * zigg.x[layer];
+    if (x < zigg.x[layer + 1]) return sign * x;  // inside the next layer's width: under the curve
+    if (layer == 0) {
+      // The tail beyond r (Marsaglia 1964): r + E1/r, accepted with probability exp(-(E1/r)²/2).
+      double excess, exponential_draw;
+      do {
+        excess = -std::log(uniform()) / zigg.tail_start;
+        exponential_draw = -std::log(uniform());
+      } while (exponential_draw + exponential_draw < excess * excess);
+      return sign * (zigg.tail_start + excess);
+    }
+    // The wedge: a uniform height in the layer, accepted under the curve.
+    const double height = zigg.f[layer] + uniform() * (zigg.f[layer + 1] - zigg.f[layer]);
+    if (height < half_gaussian(x)) return sign * x;
+  }
+}
+
+double gamma_variate(double shape, RandomStream& random) {
+  if (!(shape > 0.0)) throw ConfigError("gamma_variate: shape must be positive");
+  if (shape < 1.0) {
+    const double boosted = gamma_variate(shape + 1.0, random);
+    return boosted * std::pow(random.uniform(), 1.0 / shape);
+  }
+  const double offset = shape - 1.0 / 3.0;
+  const double scale = 1.0 / std::sqrt(9.0 * offset);
+  while (true) {
+    double z, v;
+    do {
+      z = random.normal();
+      v = 1.0 + scale * z;
+    } while (v <= 0.0);
+    v = v * v * v;
+    const double u = random.uniform();
+    if (u < 1.0 - 0.0331 * (z * z) * (z * z)) return offset * v;
+    if (std::log(u) < 0.5 * z * z + offset * (1.0 - v + std::log(v))) return offset * v;
+  }
 }
 
 double RandomStream::exponential() {

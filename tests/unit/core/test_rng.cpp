@@ -5,6 +5,7 @@
 
 #include <Eigen/Core>
 
+#include <algorithm>
 #include <cmath>
 #include <vector>
 
@@ -137,4 +138,73 @@ BOOST_AUTO_TEST_CASE(haar_matrices_are_orthogonal_and_uniform) {
   // 5 sd).
   second_moment /= draws;
   BOOST_TEST((second_moment.array() - 1.0 / dim).abs().maxCoeff() < 0.009);
+}
+
+BOOST_AUTO_TEST_CASE(ziggurat_layers_tile_the_half_gaussian) {
+  // Known answers: r and v of Marsaglia & Tsang's 256-layer table; the recursion must land on the
+  // top of the curve (x_256 = 0, f = 1) to rounding, or the layers would not have equal areas.
+  const auto& layers = ziggurat_layers();
+  BOOST_TEST(layers.tail_start == 3.6541528853610088);
+  BOOST_TEST(std::abs(layers.layer_area - 4.92867323399e-3) < 1e-13);
+  BOOST_TEST(layers.closure < 1e-12);
+  for (int i = 1; i < ZigguratLayers::count; ++i) {
+    BOOST_TEST(layers.x[i + 1] < layers.x[i]);
+    // Every layer i >= 1 has the same area v = x_i (f(x_{i+1}) − f(x_i)).
+    BOOST_TEST(std::abs(layers.x[i] * (layers.f[i + 1] - layers.f[i]) - layers.layer_area) < 1e-12);
+  }
+}
+
+BOOST_AUTO_TEST_CASE(normal_distribution_function) {
+  // Kolmogorov-Smirnov against Φ on 4·10^5 draws (99.99% critical value 1.95/√n), and the
+  // frequencies of the tail the ziggurat samples separately (|z| > r) and of |z| > 4: binomial
+  // counts within 5 standard deviations.
+  RandomStream random(13, {8, 0, Stream::inputs});
+  const int n = 400000;
+  std::vector<double> values(n);
+  for (auto& v : values) v = random.normal();
+  std::sort(values.begin(), values.end());
+  double distance = 0;
+  for (int i = 0; i < n; ++i) {
+    const double cdf = 0.5 * std::erfc(-values[i] / std::sqrt(2.0));
+    distance =
+        std::max({distance, std::abs(cdf - double(i) / n), std::abs(cdf - double(i + 1) / n)});
+  }
+  BOOST_TEST(distance < 1.95 / std::sqrt(double(n)));
+
+  RandomStream tail_random(13, {9, 0, Stream::inputs});
+  const int draws = 4000000;
+  const double r = ziggurat_layers().tail_start;
+  int beyond_r = 0, beyond_4 = 0;
+  for (int i = 0; i < draws; ++i) {
+    const double z = std::abs(tail_random.normal());
+    beyond_r += z > r;
+    beyond_4 += z > 4.0;
+  }
+  for (auto [count, threshold] : {std::pair{beyond_r, r}, std::pair{beyond_4, 4.0}}) {
+    const double p = std::erfc(threshold / std::sqrt(2.0));
+    const double expected = draws * p, sd = std::sqrt(draws * p * (1 - p));
+    BOOST_TEST(std::abs(count - expected) < 5 * sd,
+               "threshold " << threshold << ": " << count << " vs " << expected);
+  }
+}
+
+BOOST_AUTO_TEST_CASE(gamma_moments) {
+  // Mean and variance of Gamma(a) are both a; E[g^3] = a(a+1)(a+2). 2·10^5 draws each, 5 sd bounds.
+  for (double shape : {0.5, 1.0, 2.5, 19.5}) {
+    RandomStream random(17, {10, 0, Stream::covariance});
+    const int n = 200000;
+    double s1 = 0, s2 = 0;
+    for (int i = 0; i < n; ++i) {
+      const double g = gamma_variate(shape, random);
+      BOOST_REQUIRE(g > 0.0);
+      s1 += g;
+      s2 += g * g;
+    }
+    const double mean = s1 / n, variance = s2 / n - mean * mean;
+    BOOST_TEST(std::abs(mean - shape) < 5 * std::sqrt(shape / n), "shape " << shape);
+    // sd of the sample variance ≈ sqrt((μ4 − σ⁴)/n), μ4 = 3a² + 6a for the gamma law.
+    BOOST_TEST(std::abs(variance - shape) <
+                   5 * std::sqrt((3 * shape * shape + 6 * shape - shape * shape) / n),
+               "shape " << shape);
+  }
 }
