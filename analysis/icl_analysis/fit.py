@@ -58,9 +58,15 @@ def log_log_slope(x, y, y_stderr=None):
         w = np.ones_like(lx)
     else:
         rel = np.asarray(y_stderr, dtype=float)[keep] / y[keep]
-        w = 1.0 / np.maximum(rel, 1e-12) ** 2
+        # Exact values (stderr 0, e.g. the zero predictor under the sufficient-statistic sampler)
+        # and values lost in their own error (a floor of rounding size) are clipped, so that the
+        # weights stay finite and the normal equations solvable.
+        w = 1.0 / np.clip(rel, 1e-12, 1e6) ** 2
     design = np.vstack([np.ones_like(lx), lx]).T
-    cov = np.linalg.inv(design.T @ (design * w[:, None]))
+    try:
+        cov = np.linalg.inv(design.T @ (design * w[:, None]))
+    except np.linalg.LinAlgError:
+        return None
     coef = cov @ design.T @ (w * ly)
     residual = ly - design @ coef
     dof = max(len(lx) - 2, 1)

@@ -313,6 +313,10 @@ StudyConfig parse_config_text(const std::string& text, const std::string& source
   if (config.name.empty()) study.fail("name", "expected a non-empty string");
   config.seed = static_cast<std::uint64_t>(study.integer("seed", 0, INT64_MAX));
   config.prompts = static_cast<std::uint32_t>(study.integer("prompts", 2, 1000000000));
+  const std::string sampler = study.choice("sampler", "auto", {"auto", "plain", "sufficient"});
+  config.sampler = sampler == "plain"        ? SamplerChoice::plain
+                   : sampler == "sufficient" ? SamplerChoice::sufficient
+                                             : SamplerChoice::automatic;
   study.reject_unknown_keys();
 
   // [grid] is one block; [[grid]] several, whose points are joined (repeated points count once).

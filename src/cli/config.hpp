@@ -24,12 +24,16 @@ struct GridConfig {
   std::vector<std::string> shift, covariance, task;
 };
 
+/// `[study] sampler`: auto uses the sufficient-statistic sampler wherever it is valid.
+enum class SamplerChoice { automatic, plain, sufficient };
+
 struct StudyConfig {
   std::string source;  ///< the file it came from
   std::string text;    ///< the TOML text, stored in result files
   std::string name;
   std::uint64_t seed = 1;
   std::uint32_t prompts = 0;
+  SamplerChoice sampler = SamplerChoice::automatic;
   std::vector<GridConfig> grids;  ///< [grid], or the blocks of [[grid]]
   TrainingConfig training;
   std::vector<std::string> predictors;

@@ -44,9 +44,28 @@ std::optional<PointOutcome> evaluate(const Study& study, const GridPoint& point,
     owned.push_back(model.make(name));
     predictors.push_back(owned.back().get());
   }
-  const PromptSampler sampler(law, point.test_length);
-  auto statistics = estimate_point(sampler, predictors, config.seed, point.random_address,
-                                   config.prompts, interrupted);
+  std::optional<std::vector<RunningStatistics>> statistics;
+  if (point.sufficient) {
+    std::vector<LinearForm> forms;
+    for (std::size_t p = 0; p < predictors.size(); ++p) {
+      auto form = predictors[p]->linear_form();
+      if (!form)
+        throw NumericalError("predictor '" + config.predictors[p] +
+                             "' has no linear form here (trained p, q != 0?): run with "
+                             "[study] sampler = \"plain\"");
+      forms.push_back(std::move(*form));
+    }
+    const SufficientSampler sampler(law, point.test_length);
+    statistics = estimate_point(
+        [&](const MonteCarloSpec& spec) {
+          return estimate_conditional_risks(sampler, forms, spec);
+        },
+        forms.size(), config.seed, point.random_address, config.prompts, interrupted);
+  } else {
+    const PromptSampler sampler(law, point.test_length);
+    statistics = estimate_point(sampler, predictors, config.seed, point.random_address,
+                                config.prompts, interrupted);
+  }
   if (!statistics) return std::nullopt;
   for (const auto& s : *statistics)
     if (!std::isfinite(s.mean))

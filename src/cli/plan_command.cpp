@@ -40,8 +40,7 @@ int run_plan(const std::string& path, int ranks) {
   const Study study = expand_study(parse_config_file(path));
   std::vector<double> costs;
   for (const auto& point : study.points)
-    costs.push_back(estimated_point_seconds(point.dim, point.test_length, study.config.predictors,
-                                            study.config.prompts));
+    costs.push_back(point_cost(study, point));
   const auto owners = balanced_partition(costs, ranks);
   const auto loads = owner_loads(costs, owners, ranks);
   double total = 0;

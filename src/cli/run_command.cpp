@@ -142,8 +142,7 @@ Shard parse_shard(const std::string& text) {
 std::vector<bool> shard_membership(const Study& study, const Shard& shard) {
   std::vector<double> costs;
   for (const auto& point : study.points)
-    costs.push_back(estimated_point_seconds(point.dim, point.test_length, study.config.predictors,
-                                            study.config.prompts));
+    costs.push_back(point_cost(study, point));
   const auto owners = balanced_partition(costs, shard.count);
   std::vector<bool> member(study.points.size());
   for (std::size_t i = 0; i < owners.size(); ++i) member[i] = owners[i] == shard.index;
@@ -316,8 +315,7 @@ int run_study(const Communicator& comm, const RunOptions& options) {
   // (3) Evaluation.
   std::vector<double> costs;
   for (std::size_t i : pending)
-    costs.push_back(estimated_point_seconds(study->points[i].dim, study->points[i].test_length,
-                                            config.predictors, config.prompts));
+    costs.push_back(point_cost(*study, study->points[i]));
   const auto owners = balanced_partition(costs, comm.size());
   EngineInput input;
   input.study = &*study;

@@ -1,7 +1,11 @@
 #include "cli/study.hpp"
 
 #include "core/covariance.hpp"
+#include "core/errors.hpp"
+#include "core/predictors.hpp"
+#include "core/prompt.hpp"
 #include "core/rng.hpp"
+#include "core/shift.hpp"
 #include "core/task.hpp"
 #include "core/theory.hpp"
 #include "evaluation/monte_carlo.hpp"
@@ -14,6 +18,49 @@
 #include <set>
 
 namespace icl {
+namespace {
+
+std::string describe(const GridPoint& point) {
+  return "point d=" + std::to_string(point.dim) + " N=" + std::to_string(point.train_length) +
+         " M=" + std::to_string(point.test_length) + " shift=" + point.shift +
+         " covariance=" + point.covariance + " task=" + point.task;
+}
+
+/// Which points the sufficient-statistic sampler serves: all of the point's predictors must be
+/// LinearForms and its test law Gaussian with a linear task (sufficient_sampler_obstacle).
+void decide_samplers(Study& study) {
+  const auto& config = study.config;
+  if (config.sampler == SamplerChoice::plain) return;
+  const bool lsa_linear = config.training.method == TrainingMethod::flow ||
+                          config.training.method == TrainingMethod::closed_form;
+  std::string predictor_obstacle;
+  for (const auto& name : config.predictors)
+    if (!has_linear_form(name, lsa_linear)) {
+      predictor_obstacle = "predictor '" + name + "' is not a function of S, h and x_q";
+      if (name == "lsa") predictor_obstacle += " after stochastic training (p, q != 0)";
+      break;
+    }
+  std::map<std::pair<std::string, int>, Covariance> covariances;
+  for (auto& point : study.points) {
+    std::string obstacle = predictor_obstacle;
+    if (obstacle.empty()) {
+      const auto key = std::make_pair(point.covariance, point.dim);
+      auto it = covariances.find(key);
+      if (it == covariances.end())
+        it = covariances.emplace(key, Covariance::parse(point.covariance, point.dim, config.seed))
+                 .first;
+      const PromptLaw law = PromptLaw::shifted(it->second, Shift::parse(point.shift), config.seed,
+                                               Task::parse(point.task));
+      obstacle = sufficient_sampler_obstacle(law);
+    }
+    if (!obstacle.empty() && config.sampler == SamplerChoice::sufficient)
+      throw ConfigError(config.source + ": [study] sampler = \"sufficient\": " + describe(point) +
+                        ": " + obstacle + " (use \"auto\" or \"plain\")");
+    point.sufficient = obstacle.empty();
+  }
+}
+
+}  // namespace
 
 Study expand_study(StudyConfig config) {
   Study study;
@@ -62,7 +109,13 @@ Study expand_study(StudyConfig config) {
             for (const auto& covariance : grid.covariance)
               for (const auto& task : grid.task) add_point(dim, n, m, shift, covariance, task);
   study.config = std::move(config);
+  decide_samplers(study);
   return study;
+}
+
+double point_cost(const Study& study, const GridPoint& point) {
+  return estimated_point_seconds(point.dim, point.test_length, study.config.predictors,
+                                 study.config.prompts, point.sufficient);
 }
 
 ModelRecord train_setting(const TrainingSetting& setting, const StudyConfig& config) {
@@ -160,8 +213,8 @@ ResultData empty_result(const Study& study, std::vector<ModelRecord> models) {
     data.points.status.push_back(0);
     data.points.seconds.push_back(0.0);
     data.points.theory_source.push_back("none");
-    data.points.estimated_seconds.push_back(
-        estimated_point_seconds(point.dim, point.test_length, config.predictors, config.prompts));
+    data.points.sampler.push_back(point.sufficient ? "sufficient" : "plain");
+    data.points.estimated_seconds.push_back(point_cost(study, point));
   }
   const std::size_t n = study.points.size();
   for (const auto& name : config.predictors)

@@ -22,6 +22,7 @@ struct GridPoint {
   std::string shift, covariance, task = "linear";
   std::size_t setting = 0;           ///< index into Study::settings
   std::uint64_t random_address = 0;  ///< stable_hash of the point's canonical text
+  bool sufficient = false;  ///< evaluated by the sufficient-statistic sampler (src/evaluation)
 };
 
 struct Study {
@@ -30,7 +31,12 @@ struct Study {
   std::vector<TrainingSetting> settings;
 };
 
+/// Also decides each point's sampler; throws ConfigError naming the point when `sampler =
+/// "sufficient"` is asked for a point it cannot serve (a nonlinear task, knn3, ...).
 Study expand_study(StudyConfig config);
+
+/// The cost model's estimate for one point (seconds on one core).
+double point_cost(const Study& study, const GridPoint& point);
 
 /// Train one setting with the configured method (closed-form: Theorem 4.1's weights, or the
 /// V_rdm equivalent for random-exp). Throws NumericalError on divergence.

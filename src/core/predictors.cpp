@@ -28,6 +28,9 @@ class PreconditionedPredictor final : public Predictor {
   double predict(const Prompt& prompt, const PromptMoments& moments) const override {
     return moments.label_weighted_mean.dot(preconditioner_ * prompt.query);
   }
+  std::optional<LinearForm> linear_form() const override {
+    return LinearForm{LinearForm::Kind::fixed, preconditioner_, 0.0};
+  }
 
  private:
   Eigen::MatrixXd preconditioner_;
@@ -36,13 +39,17 @@ class PreconditionedPredictor final : public Predictor {
 /// ŷ = η x_qᵀ h: one gradient step from 0 on the prompt's squared loss.
 class GradientStepPredictor final : public Predictor {
  public:
-  explicit GradientStepPredictor(double step) : step_(step) {}
+  GradientStepPredictor(double step, int dim) : step_(step), dim_(dim) {}
   double predict(const Prompt& prompt, const PromptMoments& moments) const override {
     return step_ * moments.label_weighted_mean.dot(prompt.query);
+  }
+  std::optional<LinearForm> linear_form() const override {
+    return LinearForm{LinearForm::Kind::fixed, step_ * Eigen::MatrixXd::Identity(dim_, dim_), 0.0};
   }
 
  private:
   double step_;
+  int dim_;
 };
 
 /// The trained model's own forward pass in reduced form (p and q need not be 0).
@@ -51,6 +58,14 @@ class TrainedLsaPredictor final : public Predictor {
   explicit TrainedLsaPredictor(LsaParameters parameters) : parameters_(std::move(parameters)) {}
   double predict(const Prompt& prompt, const PromptMoments& moments) const override {
     return lsa_predict_reduced(prompt, moments, parameters_);
+  }
+  std::optional<LinearForm> linear_form() const override {
+    // ŷ = u hᵀ U x_q exactly when p = 0 and q = 0 (MATH.md section 2).
+    const int d = parameters_.dim();
+    if (!parameters_.value_projection.row(d).head(d).isZero(0.0) ||
+        !parameters_.key_query.row(d).head(d).isZero(0.0))
+      return std::nullopt;
+    return LinearForm{LinearForm::Kind::fixed, effective_preconditioner(parameters_), 0.0};
   }
 
  private:
@@ -73,6 +88,9 @@ class LeastSquaresPredictor final : public Predictor {
     normal.diagonal().array() += penalty_;
     const Eigen::VectorXd weights = normal.llt().solve(prompt.inputs * prompt.labels);
     return weights.dot(prompt.query);
+  }
+  std::optional<LinearForm> linear_form() const override {
+    return LinearForm{LinearForm::Kind::least_squares, {}, penalty_};
   }
 
  private:
@@ -102,7 +120,14 @@ class NearestNeighbourPredictor final : public Predictor {
 
 class ZeroPredictor final : public Predictor {
  public:
+  explicit ZeroPredictor(int dim) : dim_(dim) {}
   double predict(const Prompt&, const PromptMoments&) const override { return 0.0; }
+  std::optional<LinearForm> linear_form() const override {
+    return LinearForm{LinearForm::Kind::fixed, Eigen::MatrixXd::Zero(dim_, dim_), 0.0};
+  }
+
+ private:
+  int dim_;
 };
 
 }  // namespace
@@ -119,6 +144,11 @@ void check_predictor_name(std::string_view name, const std::string& where) {
                     join(valid, ", "));
 }
 
+bool has_linear_form(std::string_view predictor, bool lsa_trained_without_p_q) {
+  if (predictor == "lsa") return lsa_trained_without_p_q;
+  return predictor != "knn3";
+}
+
 namespace {
 
 /// Theorem 4.2's task moments by a separately seeded Monte Carlo, for tasks without a closed form
@@ -129,10 +159,12 @@ namespace {
 /// neither N nor M.
 }  // namespace
 
-void estimate_task_moments(const Task& task, const Eigen::MatrixXd& lambda, theory::TaskMomentLaw& law) {
+void estimate_task_moments(const Task& task, const Eigen::MatrixXd& lambda,
+                           theory::TaskMomentLaw& law) {
   static std::mutex cache_mutex;
   static std::map<std::pair<std::string, std::vector<double>>, theory::TaskMomentLaw> cache;
-  const auto key = std::make_pair(task.text, std::vector<double>(lambda.data(), lambda.data() + lambda.size()));
+  const auto key =
+      std::make_pair(task.text, std::vector<double>(lambda.data(), lambda.data() + lambda.size()));
   {
     std::lock_guard lock(cache_mutex);
     if (auto it = cache.find(key); it != cache.end()) {
@@ -147,7 +179,8 @@ void estimate_task_moments(const Task& task, const Eigen::MatrixXd& lambda, theo
   const Covariance covariance = Covariance::from_matrix(lambda, "task-moments");
   Task noise_free = task;
   noise_free.noise_std = 0.0;
-  const std::uint64_t address = stable_hash("task-moments|" + task.text + "|d=" + std::to_string(d));
+  const std::uint64_t address =
+      stable_hash("task-moments|" + task.text + "|d=" + std::to_string(d));
   const Eigen::MatrixXd lambda_inverse = lambda.inverse();
   Eigen::MatrixXd cross = Eigen::MatrixXd::Zero(d, d), weighted = Eigen::MatrixXd::Zero(d, d);
   double second_moment = 0.0, explained = 0.0;
@@ -370,12 +403,14 @@ std::unique_ptr<Predictor> PointModel::make(std::string_view predictor) const {
     return std::make_unique<PreconditionedPredictor>(training_preconditioner_);
   if (predictor == "best-lsa")
     return std::make_unique<PreconditionedPredictor>(best_preconditioner_);
-  if (predictor == "gd1") return std::make_unique<GradientStepPredictor>(1.0);
-  if (predictor == "gd1-opt") return std::make_unique<GradientStepPredictor>(gd1_optimal_step_);
+  const int dim = static_cast<int>(training_preconditioner_.rows());
+  if (predictor == "gd1") return std::make_unique<GradientStepPredictor>(1.0, dim);
+  if (predictor == "gd1-opt")
+    return std::make_unique<GradientStepPredictor>(gd1_optimal_step_, dim);
   if (predictor == "ols") return std::make_unique<LeastSquaresPredictor>(0.0);
   if (predictor == "ridge") return std::make_unique<LeastSquaresPredictor>(ridge_penalty());
   if (predictor == "knn3") return std::make_unique<NearestNeighbourPredictor>(3);
-  return std::make_unique<ZeroPredictor>();
+  return std::make_unique<ZeroPredictor>(dim);
 }
 
 }  // namespace icl

@@ -20,12 +20,29 @@ std::span<const std::string_view> known_predictors();
 /// Throws ConfigError naming `name` and listing the valid names.
 void check_predictor_name(std::string_view name, const std::string& where);
 
+/// A predictor of the form ŷ = hᵀ V x_q where V depends on the prompt only through
+/// S = (1/M) Σ x_i x_iᵀ: either a fixed V, or the least-squares family V = (S + (λ/M) I)^+ (ols
+/// with λ = 0, ridge). Such predictors can be evaluated from sufficient statistics, and their
+/// squared error averaged over w, the noise and x_q in closed form (src/evaluation/sufficient.hpp).
+struct LinearForm {
+  enum class Kind { fixed, least_squares };
+  Kind kind = Kind::fixed;
+  Eigen::MatrixXd preconditioner;  ///< V, for fixed
+  double penalty = 0;              ///< λ, for least_squares
+};
+
 class Predictor {
  public:
   virtual ~Predictor() = default;
   /// ŷ for the prompt's query. `moments` are compute_moments(prompt).
   virtual double predict(const Prompt& prompt, const PromptMoments& moments) const = 0;
+  /// The predictor as a LinearForm, when it is one.
+  virtual std::optional<LinearForm> linear_form() const { return std::nullopt; }
 };
+
+/// True when `predictor` is, by its name, a LinearForm (`lsa` only when its training leaves
+/// p = q = 0: gradient flow and the closed form do, stochastic training does not).
+bool has_linear_form(std::string_view predictor, bool lsa_trained_without_p_q);
 
 /// The closed-form description of a test law, when there is one: Gaussian with the query
 /// independent of the prompt (fixed covariance), or random-exp with a query from the same Λ_τ.
@@ -33,8 +50,8 @@ using ClosedFormLaw = std::variant<std::monostate, theory::GaussianTestLaw,
                                    theory::RandomExpTestLaw, theory::TaskMomentLaw>;
 ClosedFormLaw closed_form_law(const PromptLaw& law, int test_length, bool ignore_query_rule);
 
-/// The task moments of Theorem 4.2 on inputs N(0, Λ) with label noise s: in closed form for relu and
-/// quadratic, by a separately seeded Monte Carlo for tanh and relu-2nn (result files mark those
+/// The task moments of Theorem 4.2 on inputs N(0, Λ) with label noise s: in closed form for relu
+/// and quadratic, by a separately seeded Monte Carlo for tanh and relu-2nn (result files mark those
 /// theory values as such, see theory_source).
 inline constexpr std::uint32_t task_moment_samples = 400000;
 inline constexpr std::uint64_t task_moment_seed = 0x5eed7a5cull;

@@ -9,11 +9,15 @@
 
 namespace icl {
 
-std::vector<RunningStatistics> estimate_risks(const PromptSampler& sampler,
-                                              std::span<const Predictor* const> predictors,
-                                              const MonteCarloSpec& spec) {
+namespace {
+
+/// The block skeleton every estimator shares: blocks of `spec.block` prompts on OpenMP threads;
+/// `evaluate_prompt(index, workspace, errors)` writes one value per predictor; block statistics
+/// merge in block order.
+template <typename Workspace, typename EvaluatePrompt>
+std::vector<RunningStatistics> run_blocks(const MonteCarloSpec& spec, std::size_t predictor_count,
+                                          const EvaluatePrompt& evaluate_prompt) {
   if (spec.block == 0) throw ConfigError("Monte Carlo block size must be positive");
-  const std::size_t predictor_count = predictors.size();
   const std::int64_t blocks =
       (static_cast<std::int64_t>(spec.prompts) + spec.block - 1) / spec.block;
   std::vector<RunningStatistics> per_block(static_cast<std::size_t>(blocks) * predictor_count);
@@ -22,8 +26,8 @@ std::vector<RunningStatistics> estimate_risks(const PromptSampler& sampler,
 
 #pragma omp parallel
   {
-    Prompt prompt;
-    PromptMoments moments;
+    Workspace workspace;
+    std::vector<double> values(predictor_count);
 #pragma omp for schedule(dynamic, 1)
     for (std::int64_t block = 0; block < blocks; ++block) {
       try {
@@ -34,12 +38,8 @@ std::vector<RunningStatistics> estimate_risks(const PromptSampler& sampler,
         RunningStatistics* statistics =
             &per_block[static_cast<std::size_t>(block) * predictor_count];
         for (std::uint32_t index = first; index < last; ++index) {
-          sampler.sample(spec.seed, spec.point, index, prompt);
-          compute_moments(prompt, moments);
-          for (std::size_t p = 0; p < predictor_count; ++p) {
-            const double error = predictors[p]->predict(prompt, moments) - prompt.query_label;
-            statistics[p].add(error * error);
-          }
+          evaluate_prompt(index, workspace, values.data());
+          for (std::size_t p = 0; p < predictor_count; ++p) statistics[p].add(values[p]);
         }
       } catch (...) {
         // No exception may leave an OpenMP region: keep the first and rethrow after it.
@@ -57,21 +57,77 @@ std::vector<RunningStatistics> estimate_risks(const PromptSampler& sampler,
   return totals;
 }
 
+struct PlainWorkspace {
+  Prompt prompt;
+  PromptMoments moments;
+};
+
+}  // namespace
+
+std::vector<RunningStatistics> estimate_risks(const PromptSampler& sampler,
+                                              std::span<const Predictor* const> predictors,
+                                              const MonteCarloSpec& spec) {
+  return run_blocks<PlainWorkspace>(
+      spec, predictors.size(), [&](std::uint32_t index, PlainWorkspace& work, double* errors) {
+        sampler.sample(spec.seed, spec.point, index, work.prompt);
+        compute_moments(work.prompt, work.moments);
+        for (std::size_t p = 0; p < predictors.size(); ++p) {
+          const double error =
+              predictors[p]->predict(work.prompt, work.moments) - work.prompt.query_label;
+          errors[p] = error * error;
+        }
+      });
+}
+
+std::vector<RunningStatistics> estimate_conditional_risks(const SufficientSampler& sampler,
+                                                          std::span<const LinearForm> predictors,
+                                                          const MonteCarloSpec& spec) {
+  return run_blocks<SufficientDraw>(spec, predictors.size(),
+                                    [&](std::uint32_t index, SufficientDraw& draw, double* risks) {
+                                      sampler.sample(spec.seed, spec.point, index, draw);
+                                      for (std::size_t p = 0; p < predictors.size(); ++p)
+                                        risks[p] = sampler.conditional_risk(predictors[p], draw);
+                                    });
+}
+
 std::optional<std::vector<RunningStatistics>> estimate_point(
-    const PromptSampler& sampler, std::span<const Predictor* const> predictors, std::uint64_t seed,
+    const PointEstimator& estimator, std::size_t predictor_count, std::uint64_t seed,
     std::uint64_t point, std::uint32_t prompts, const std::function<bool()>& interrupted) {
-  std::vector<RunningStatistics> totals(predictors.size());
+  std::vector<RunningStatistics> totals(predictor_count);
   for (std::uint32_t first = 0; first < prompts; first += prompts_per_chunk) {
     if (interrupted && interrupted()) return std::nullopt;
     const std::uint32_t count = std::min(prompts_per_chunk, prompts - first);
-    const auto chunk = estimate_risks(sampler, predictors, {seed, point, count, 256, first});
+    const auto chunk = estimator({seed, point, count, 256, first});
     for (std::size_t p = 0; p < totals.size(); ++p) totals[p].merge(chunk[p]);
   }
   return totals;
 }
 
+std::optional<std::vector<RunningStatistics>> estimate_point(
+    const PromptSampler& sampler, std::span<const Predictor* const> predictors, std::uint64_t seed,
+    std::uint64_t point, std::uint32_t prompts, const std::function<bool()>& interrupted) {
+  return estimate_point(
+      [&](const MonteCarloSpec& spec) { return estimate_risks(sampler, predictors, spec); },
+      predictors.size(), seed, point, prompts, interrupted);
+}
+
 double estimated_point_seconds(int dim, int test_length, std::span<const std::string> predictors,
-                               std::uint32_t prompts) {
+                               std::uint32_t prompts, bool sufficient) {
+  if (sufficient) {
+    // Per prompt: Bartlett's d(d−1)/2 normals and d gammas (or d·M normals when M < d), S = X̃X̃ᵀ,
+    // then about 2d³ flops per predictor (an eigendecomposition for ols when S is singular).
+    const double d = dim, m = test_length, k = std::min(d, m);
+    double per_prompt = 1.0e-6 + 4.0e-9 * d * k + 1.0e-9 * d * d * k;
+    for (const auto& name : predictors) {
+      if (name == "ols" && m < d)
+        per_prompt += 2.0e-8 * d * d * d;
+      else if (name == "ols" || name == "ridge")
+        per_prompt += 1.0e-9 * d * d * d;
+      else if (name != "zero")
+        per_prompt += 1.0e-9 * d * d * d;
+    }
+    return per_prompt * prompts;
+  }
   // Per prompt: d(M + 2) normals and the products that form y and h, then each predictor. The
   // coefficients are a least-squares fit to the measured per-point times of jobs/configs/paper.toml
   // on this project's 2-core machines (correlation 0.998 between predicted and measured times;

@@ -5,6 +5,7 @@
 #include "core/predictors.hpp"
 #include "core/prompt.hpp"
 #include "evaluation/statistics.hpp"
+#include "evaluation/sufficient.hpp"
 
 #include <cstdint>
 #include <functional>
@@ -29,20 +30,32 @@ std::vector<RunningStatistics> estimate_risks(const PromptSampler& sampler,
                                               std::span<const Predictor* const> predictors,
                                               const MonteCarloSpec& spec);
 
+/// The same for LinearForm predictors on the sufficient-statistic sampler: the statistics of the
+/// conditional risk E[(ŷ − y_q)² | S] per prompt (same mean as the squared error, lower variance).
+std::vector<RunningStatistics> estimate_conditional_risks(const SufficientSampler& sampler,
+                                                          std::span<const LinearForm> predictors,
+                                                          const MonteCarloSpec& spec);
+
 /// The study engine evaluates a point in chunks of this many prompts (the unit between which a rank
 /// services messages and signals). Chunk statistics merge in order; with the block size this fixes
 /// the result bit for bit, whatever the number of threads or ranks.
 inline constexpr std::uint32_t prompts_per_chunk = 8192;
+
+/// One chunk's statistics, from either estimator.
+using PointEstimator = std::function<std::vector<RunningStatistics>(const MonteCarloSpec&)>;
 
 /// All chunks of one point. `interrupted()` is asked between chunks; when it says true the point is
 /// abandoned and the result is empty.
 std::optional<std::vector<RunningStatistics>> estimate_point(
     const PromptSampler& sampler, std::span<const Predictor* const> predictors, std::uint64_t seed,
     std::uint64_t point, std::uint32_t prompts, const std::function<bool()>& interrupted);
+std::optional<std::vector<RunningStatistics>> estimate_point(
+    const PointEstimator& estimator, std::size_t predictor_count, std::uint64_t seed,
+    std::uint64_t point, std::uint32_t prompts, const std::function<bool()>& interrupted);
 
 /// Estimated seconds for one point on one core (the partition's cost model). Coefficients were
 /// measured on the project's 2-core machines (tests/bench/cost_model.sh re-measures them).
 double estimated_point_seconds(int dim, int test_length, std::span<const std::string> predictors,
-                               std::uint32_t prompts);
+                               std::uint32_t prompts, bool sufficient = false);
 
 }  // namespace icl

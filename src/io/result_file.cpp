@@ -72,6 +72,7 @@ void write_contents(const std::string& path, const ResultData& data) {
   h5::write_doubles(points, "seconds", data.points.seconds);
   h5::write_doubles(points, "estimated_seconds", data.points.estimated_seconds);
   h5::write_strings(points, "theory_source", data.points.theory_source);
+  h5::write_strings(points, "sampler", data.points.sampler);
 
   h5::Handle estimates = h5::create_group(file, "estimates");
   h5::Handle theory = h5::create_group(file, "theory");
@@ -147,6 +148,10 @@ ResultData read_result_file(const std::string& path) {
   data.points.seconds = h5::read_doubles(points, "seconds");
   data.points.estimated_seconds = h5::read_doubles(points, "estimated_seconds");
   data.points.theory_source = h5::read_strings(points, "theory_source");
+  // Files written before the sufficient-statistic sampler existed used the plain one throughout.
+  data.points.sampler = h5::exists(points, "sampler")
+                            ? h5::read_strings(points, "sampler")
+                            : std::vector<std::string>(data.points.dim.size(), "plain");
   const std::size_t n = data.points.size();
   auto check_length = [&](std::size_t size, const std::string& what) {
     if (size != n)
@@ -162,6 +167,7 @@ ResultData read_result_file(const std::string& path) {
   check_length(data.points.seconds.size(), "/points/seconds");
   check_length(data.points.estimated_seconds.size(), "/points/estimated_seconds");
   check_length(data.points.theory_source.size(), "/points/theory_source");
+  check_length(data.points.sampler.size(), "/points/sampler");
   for (auto status : data.points.status)
     if (status > 1)
       throw ConfigError(path + ": /points/status holds " + std::to_string(status) +

@@ -37,6 +37,7 @@ struct PointTable {
   std::vector<double> seconds;            ///< wall time of the point's evaluation (0 while pending)
   std::vector<double> estimated_seconds;  ///< the partition's cost model for the point
   std::vector<std::string> theory_source;  ///< "closed-form", "monte-carlo" or "none"
+  std::vector<std::string> sampler;  ///< "plain" or "sufficient" (the estimator of the point)
   std::size_t size() const { return status.size(); }
 };
 
