@@ -14,6 +14,7 @@
 #include <cstdio>
 #include <filesystem>
 #include <iostream>
+#include <map>
 #include <thread>
 
 namespace icl {
@@ -23,16 +24,24 @@ enum Tag : int { result_tag = 1, done_tag = 2, stop_tag = 3, error_tag = 4, fina
 
 using Clock = std::chrono::steady_clock;
 
-struct PointOutcome {
-  std::vector<RunningStatistics> statistics;
+/// The statistics of one work unit: some chunks of one point.
+struct UnitOutcome {
+  WorkUnit unit;
+  ChunkStatistics chunks;
   double seconds = 0;
 };
 
-std::optional<PointOutcome> evaluate(const Study& study, const GridPoint& point,
-                                     const std::vector<std::optional<LsaParameters>>& models,
-                                     const std::function<bool()>& interrupted) {
+std::string describe(const GridPoint& point) {
+  return "point d=" + std::to_string(point.dim) + " N=" + std::to_string(point.train_length) +
+         " M=" + std::to_string(point.test_length) + " covariance=" + point.covariance;
+}
+
+std::optional<UnitOutcome> evaluate(const Study& study, const WorkUnit& unit,
+                                    const std::vector<std::optional<LsaParameters>>& models,
+                                    const std::function<bool()>& interrupted) {
   const auto start = Clock::now();
   const auto& config = study.config;
+  const GridPoint& point = study.points[unit.item];
   const Covariance covariance = Covariance::parse(point.covariance, point.dim, config.seed);
   const PromptLaw law = PromptLaw::shifted(covariance, Shift::parse(point.shift), config.seed,
                                            Task::parse(point.task));
@@ -44,7 +53,7 @@ std::optional<PointOutcome> evaluate(const Study& study, const GridPoint& point,
     owned.push_back(model.make(name));
     predictors.push_back(owned.back().get());
   }
-  std::optional<std::vector<RunningStatistics>> statistics;
+  std::optional<ChunkStatistics> chunks;
   if (point.sufficient) {
     std::vector<LinearForm> forms;
     for (std::size_t p = 0; p < predictors.size(); ++p) {
@@ -56,38 +65,60 @@ std::optional<PointOutcome> evaluate(const Study& study, const GridPoint& point,
       forms.push_back(std::move(*form));
     }
     const SufficientSampler sampler(law, point.test_length);
-    statistics = estimate_point(
+    chunks = estimate_chunks(
         [&](const MonteCarloSpec& spec) {
           return estimate_conditional_risks(sampler, forms, spec);
         },
-        forms.size(), config.seed, point.random_address, config.prompts, interrupted);
+        config.seed, point.random_address, config.prompts, unit.first_chunk, unit.chunks,
+        interrupted);
   } else {
     const PromptSampler sampler(law, point.test_length);
-    statistics = estimate_point(sampler, predictors, config.seed, point.random_address,
-                                config.prompts, interrupted);
+    chunks = estimate_chunks(
+        [&](const MonteCarloSpec& spec) { return estimate_risks(sampler, predictors, spec); },
+        config.seed, point.random_address, config.prompts, unit.first_chunk, unit.chunks,
+        interrupted);
   }
-  if (!statistics) return std::nullopt;
-  for (const auto& s : *statistics)
-    if (!std::isfinite(s.mean))
-      throw NumericalError("point d=" + std::to_string(point.dim) +
-                           " N=" + std::to_string(point.train_length) +
-                           " M=" + std::to_string(point.test_length) +
-                           " covariance=" + point.covariance + ": a risk estimate is not finite");
-  return PointOutcome{std::move(*statistics),
-                      std::chrono::duration<double>(Clock::now() - start).count()};
+  if (!chunks) return std::nullopt;
+  for (const auto& chunk : *chunks)
+    for (const auto& s : chunk)
+      if (!std::isfinite(s.mean))
+        throw NumericalError(describe(point) + ": a risk estimate is not finite");
+  return UnitOutcome{unit, std::move(*chunks),
+                     std::chrono::duration<double>(Clock::now() - start).count()};
 }
 
-std::vector<std::uint8_t> encode_result(std::size_t point, const PointOutcome& outcome) {
+std::vector<std::uint8_t> encode_result(const UnitOutcome& outcome) {
   ByteWriter writer;
-  writer.put<std::uint64_t>(point);
+  writer.put<std::uint64_t>(outcome.unit.item);
+  writer.put<std::uint32_t>(outcome.unit.first_chunk);
+  writer.put<std::uint32_t>(outcome.unit.chunks);
   writer.put(outcome.seconds);
-  writer.put<std::uint64_t>(outcome.statistics.size());
-  for (const auto& s : outcome.statistics) {
-    writer.put(s.count);
-    writer.put(s.mean);
-    writer.put(s.sum_squared_deviations);
-  }
+  writer.put<std::uint64_t>(outcome.chunks.empty() ? 0 : outcome.chunks.front().size());
+  for (const auto& chunk : outcome.chunks)
+    for (const auto& s : chunk) {
+      writer.put(s.count);
+      writer.put(s.mean);
+      writer.put(s.sum_squared_deviations);
+    }
   return std::move(writer.bytes());
+}
+
+UnitOutcome decode_result(const std::vector<std::uint8_t>& bytes) {
+  ByteReader reader(bytes);
+  UnitOutcome outcome;
+  outcome.unit.item = reader.get<std::uint64_t>();
+  outcome.unit.first_chunk = reader.get<std::uint32_t>();
+  outcome.unit.chunks = reader.get<std::uint32_t>();
+  outcome.seconds = reader.get<double>();
+  const auto predictors = reader.get<std::uint64_t>();
+  outcome.chunks.assign(outcome.unit.chunks, std::vector<RunningStatistics>(predictors));
+  for (auto& chunk : outcome.chunks)
+    for (auto& s : chunk) {
+      s.count = reader.get<std::uint64_t>();
+      s.mean = reader.get<double>();
+      s.sum_squared_deviations = reader.get<double>();
+    }
+  return outcome;
 }
 
 std::vector<std::uint8_t> encode_code(int code, const std::string& message = {}) {
@@ -122,16 +153,29 @@ class Collector {
             (input.progress == ProgressMode::automatic && ::isatty(STDERR_FILENO));
   }
 
-  void store(std::size_t point, const PointOutcome& outcome) {
-    for (std::size_t p = 0; p < outcome.statistics.size(); ++p) {
+  /// A unit's chunks; the point is stored once all of its chunks are in.
+  void store(UnitOutcome&& outcome) {
+    const std::size_t point = outcome.unit.item;
+    auto& pending = pending_[point];
+    const std::uint32_t total = chunk_count(input_.study->config.prompts);
+    if (pending.chunks.empty()) pending.chunks.resize(total);
+    for (std::uint32_t k = 0; k < outcome.unit.chunks; ++k)
+      pending.chunks[outcome.unit.first_chunk + k] = std::move(outcome.chunks[k]);
+    pending.received += outcome.unit.chunks;
+    pending.seconds += outcome.seconds;
+    if (pending.received < total) return;
+
+    const auto statistics = fold_chunks(pending.chunks, result_.predictors.size());
+    for (std::size_t p = 0; p < statistics.size(); ++p) {
       auto& columns = result_.predictors[p];
-      const auto& s = outcome.statistics[p];
+      const auto& s = statistics[p];
       columns.risk[point] = s.mean;
       columns.standard_error[point] = s.standard_error();
       columns.prompts[point] = static_cast<std::int64_t>(s.count);
     }
     result_.points.status[point] = 1;
-    result_.points.seconds[point] = outcome.seconds;
+    result_.points.seconds[point] = pending.seconds;
+    pending_.erase(point);
     ++done_;
     dirty_ = true;
     prompts_done_ += input_.study->config.prompts;
@@ -217,20 +261,9 @@ class Collector {
   void handle(const Envelope& envelope) {
     const auto bytes = comm_.receive(envelope);
     switch (envelope.tag) {
-      case result_tag: {
-        ByteReader reader(bytes);
-        const auto point = reader.get<std::uint64_t>();
-        PointOutcome outcome;
-        outcome.seconds = reader.get<double>();
-        outcome.statistics.resize(reader.get<std::uint64_t>());
-        for (auto& s : outcome.statistics) {
-          s.count = reader.get<std::uint64_t>();
-          s.mean = reader.get<double>();
-          s.sum_squared_deviations = reader.get<double>();
-        }
-        store(point, outcome);
+      case result_tag:
+        store(decode_result(bytes));
         break;
-      }
       case done_tag:
         finished_[envelope.source] = true;
         --workers_running_;
@@ -289,16 +322,22 @@ class Collector {
   int outcome_ = 0;
   std::string message_;
   double hdf5_seconds_ = 0, mpi_seconds_ = 0;
+  struct PendingPoint {
+    ChunkStatistics chunks;
+    std::uint32_t received = 0;
+    double seconds = 0;
+  };
+  std::map<std::size_t, PendingPoint> pending_;  ///< points with some chunks in
 };
 
 int run_collector(const Communicator& comm, const EngineInput& input) {
   Collector collector(comm, input);
   try {
-    for (std::size_t point : input.my_points) {
+    for (const WorkUnit& unit : input.my_units) {
       if (collector.service()) break;
-      auto outcome = evaluate(*input.study, input.study->points[point], input.models,
-                              [&] { return collector.service(); });
-      if (outcome) collector.store(point, *outcome);
+      auto outcome =
+          evaluate(*input.study, unit, input.models, [&] { return collector.service(); });
+      if (outcome) collector.store(std::move(*outcome));
     }
   } catch (const Error& e) {
     collector.request_stop(e.exit_code(), e.what());
@@ -320,10 +359,10 @@ int run_worker(const Communicator& comm, const EngineInput& input) {
     return stopped;
   };
   try {
-    for (std::size_t point : input.my_points) {
+    for (const WorkUnit& unit : input.my_units) {
       if (interrupted()) break;
-      auto outcome = evaluate(*input.study, input.study->points[point], input.models, interrupted);
-      if (outcome) comm.send(0, result_tag, encode_result(point, *outcome));
+      auto outcome = evaluate(*input.study, unit, input.models, interrupted);
+      if (outcome) comm.send(0, result_tag, encode_result(*outcome));
     }
     comm.send(0, done_tag, encode_code(stopped ? 75 : 0));
   } catch (const Error& e) {

@@ -6,6 +6,7 @@
 #include "cli/study.hpp"
 #include "core/lsa.hpp"
 #include "parallel/communicator.hpp"
+#include "parallel/partition.hpp"
 
 #include <optional>
 #include <string>
@@ -17,8 +18,8 @@ enum class ProgressMode { automatic, on, off };
 
 struct EngineInput {
   const Study* study = nullptr;
-  std::vector<std::size_t> my_points;                ///< this rank's points, in order
-  std::size_t total_points = 0;                      ///< points this run evaluates on all ranks
+  std::vector<WorkUnit> my_units;  ///< this rank's work: chunks of points, in point order
+  std::size_t total_points = 0;    ///< points this run evaluates on all ranks
   std::vector<std::optional<LsaParameters>> models;  ///< per training setting, when trained
   ResultData* result = nullptr;          ///< rank 0: the file's contents, updated in place
   std::string partial_path, final_path;  ///< rank 0

@@ -39,20 +39,31 @@ std::string ranges(const std::vector<std::size_t>& items) {
 int run_plan(const std::string& path, int ranks) {
   const Study study = expand_study(parse_config_file(path));
   std::vector<double> costs;
-  for (const auto& point : study.points)
+  std::vector<std::uint32_t> chunks;
+  for (const auto& point : study.points) {
     costs.push_back(point_cost(study, point));
-  const auto owners = balanced_partition(costs, ranks);
-  const auto loads = owner_loads(costs, owners, ranks);
+    chunks.push_back(chunk_count(study.config.prompts));
+  }
+  const UnitPlan plan = balanced_units(costs, chunks, ranks);
+  std::vector<double> unit_costs;
+  for (const auto& unit : plan.units) unit_costs.push_back(unit.cost);
+  const auto loads = owner_loads(unit_costs, plan.owners, ranks);
   double total = 0;
   for (double c : costs) total += c;
-  std::printf("%zu points, estimated %.1f core-seconds in all (cost model: evaluation only)\n",
-              study.points.size(), total);
-  std::printf("%6s %8s %12s  %s\n", "rank", "points", "est. seconds", "point indices");
+  std::printf(
+      "%zu points in %zu work units (chunks of %u prompts), estimated %.1f core-seconds in all "
+      "(cost model: evaluation only)\n",
+      study.points.size(), plan.units.size(), prompts_per_chunk, total);
+  std::printf("%6s %8s %12s  %s\n", "rank", "units", "est. seconds", "points (some in part)");
   for (int rank = 0; rank < ranks; ++rank) {
     std::vector<std::size_t> mine;
-    for (std::size_t i = 0; i < owners.size(); ++i)
-      if (owners[i] == rank) mine.push_back(i);
-    std::printf("%6d %8zu %12.2f  %s\n", rank, mine.size(), loads[rank], ranges(mine).c_str());
+    std::size_t units = 0;
+    for (std::size_t k = 0; k < plan.units.size(); ++k)
+      if (plan.owners[k] == rank) {
+        ++units;
+        if (mine.empty() || mine.back() != plan.units[k].item) mine.push_back(plan.units[k].item);
+      }
+    std::printf("%6d %8zu %12.2f  %s\n", rank, units, loads[rank], ranges(mine).c_str());
   }
   std::printf("imbalance (max/mean): %.4f\n", imbalance(loads));
   return 0;

@@ -141,8 +141,7 @@ Shard parse_shard(const std::string& text) {
 /// Points of this shard, by the same cost-balanced partition any run of the study computes.
 std::vector<bool> shard_membership(const Study& study, const Shard& shard) {
   std::vector<double> costs;
-  for (const auto& point : study.points)
-    costs.push_back(point_cost(study, point));
+  for (const auto& point : study.points) costs.push_back(point_cost(study, point));
   const auto owners = balanced_partition(costs, shard.count);
   std::vector<bool> member(study.points.size());
   for (std::size_t i = 0; i < owners.size(); ++i) member[i] = owners[i] == shard.index;
@@ -314,13 +313,20 @@ int run_study(const Communicator& comm, const RunOptions& options) {
 
   // (3) Evaluation.
   std::vector<double> costs;
-  for (std::size_t i : pending)
+  std::vector<std::uint32_t> chunks;
+  for (std::size_t i : pending) {
     costs.push_back(point_cost(*study, study->points[i]));
-  const auto owners = balanced_partition(costs, comm.size());
+    chunks.push_back(chunk_count(config.prompts));
+  }
+  const UnitPlan plan = balanced_units(costs, chunks, comm.size());
   EngineInput input;
   input.study = &*study;
-  for (std::size_t k = 0; k < pending.size(); ++k)
-    if (owners[k] == comm.rank()) input.my_points.push_back(pending[k]);
+  for (std::size_t k = 0; k < plan.units.size(); ++k)
+    if (plan.owners[k] == comm.rank()) {
+      WorkUnit unit = plan.units[k];
+      unit.item = pending[unit.item];
+      input.my_units.push_back(unit);
+    }
   input.total_points = pending.size();
   input.models = std::move(models);
   input.result = &result;

@@ -90,17 +90,41 @@ std::vector<RunningStatistics> estimate_conditional_risks(const SufficientSample
                                     });
 }
 
+std::uint32_t chunk_count(std::uint32_t prompts) {
+  return (prompts + prompts_per_chunk - 1) / prompts_per_chunk;
+}
+
+std::optional<ChunkStatistics> estimate_chunks(const PointEstimator& estimator, std::uint64_t seed,
+                                               std::uint64_t point, std::uint32_t prompts,
+                                               std::uint32_t first_chunk, std::uint32_t chunks,
+                                               const std::function<bool()>& interrupted) {
+  if (first_chunk + chunks > chunk_count(prompts))
+    throw ConfigError("estimate_chunks: chunks beyond the point's prompts");
+  ChunkStatistics statistics;
+  for (std::uint32_t chunk = first_chunk; chunk < first_chunk + chunks; ++chunk) {
+    if (interrupted && interrupted()) return std::nullopt;
+    const std::uint32_t first = chunk * prompts_per_chunk;
+    const std::uint32_t count = std::min(prompts_per_chunk, prompts - first);
+    statistics.push_back(estimator({seed, point, count, 256, first}));
+  }
+  return statistics;
+}
+
+std::vector<RunningStatistics> fold_chunks(const ChunkStatistics& chunks,
+                                           std::size_t predictor_count) {
+  std::vector<RunningStatistics> totals(predictor_count);
+  for (const auto& chunk : chunks)
+    for (std::size_t p = 0; p < predictor_count; ++p) totals[p].merge(chunk[p]);
+  return totals;
+}
+
 std::optional<std::vector<RunningStatistics>> estimate_point(
     const PointEstimator& estimator, std::size_t predictor_count, std::uint64_t seed,
     std::uint64_t point, std::uint32_t prompts, const std::function<bool()>& interrupted) {
-  std::vector<RunningStatistics> totals(predictor_count);
-  for (std::uint32_t first = 0; first < prompts; first += prompts_per_chunk) {
-    if (interrupted && interrupted()) return std::nullopt;
-    const std::uint32_t count = std::min(prompts_per_chunk, prompts - first);
-    const auto chunk = estimator({seed, point, count, 256, first});
-    for (std::size_t p = 0; p < totals.size(); ++p) totals[p].merge(chunk[p]);
-  }
-  return totals;
+  auto chunks =
+      estimate_chunks(estimator, seed, point, prompts, 0, chunk_count(prompts), interrupted);
+  if (!chunks) return std::nullopt;
+  return fold_chunks(*chunks, predictor_count);
 }
 
 std::optional<std::vector<RunningStatistics>> estimate_point(

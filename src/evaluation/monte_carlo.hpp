@@ -44,6 +44,21 @@ inline constexpr std::uint32_t prompts_per_chunk = 8192;
 /// One chunk's statistics, from either estimator.
 using PointEstimator = std::function<std::vector<RunningStatistics>(const MonteCarloSpec&)>;
 
+/// Number of chunks of a point with `prompts` prompts.
+std::uint32_t chunk_count(std::uint32_t prompts);
+
+/// Chunks [first_chunk, first_chunk + chunks) of one point, one statistics vector per chunk;
+/// `interrupted()` is asked between chunks (nullopt when it says true).
+using ChunkStatistics = std::vector<std::vector<RunningStatistics>>;
+std::optional<ChunkStatistics> estimate_chunks(const PointEstimator& estimator, std::uint64_t seed,
+                                               std::uint64_t point, std::uint32_t prompts,
+                                               std::uint32_t first_chunk, std::uint32_t chunks,
+                                               const std::function<bool()>& interrupted);
+/// The point's statistics: chunk statistics merged in chunk order from nothing, so that the bits
+/// do not depend on how the chunks were split between ranks.
+std::vector<RunningStatistics> fold_chunks(const ChunkStatistics& chunks,
+                                           std::size_t predictor_count);
+
 /// All chunks of one point. `interrupted()` is asked between chunks; when it says true the point is
 /// abandoned and the result is empty.
 std::optional<std::vector<RunningStatistics>> estimate_point(

@@ -46,3 +46,21 @@ def test_merge_refuses_foreign_duplicate_and_missing_shards(binary, tmp_path):
     refused(shards[0], foreign, needle="foreign.h5")
     refused(shards[0], shards[0], needle="duplicate")
     refused(shards[0], needle="missing shard(s) 1")
+
+
+def test_points_cut_between_ranks_give_identical_exports(binary, tmp_path):
+    """A costly point evaluated in pieces by three ranks has the same bits as in one piece, on the
+    plain sampler (knn3 in the list) and on the sufficient-statistic sampler (linear predictors)."""
+    plain = CONFIGS / "split.toml"
+    sufficient = tmp_path / "split-sufficient.toml"
+    sufficient.write_text(plain.read_text().replace(', "knn3"]', "]"))
+    for config, sampler in ((plain, "plain"), (sufficient, "sufficient")):
+        plan = icl("plan", config, "--ranks", 3).stdout
+        assert "3 points in" in plan and "3 points in 3 work units" not in plan, plan
+        serial = tmp_path / f"{sampler}-1.h5"
+        icl("run", config, "-o", serial, "--threads", 1, "--progress", "off")
+        parallel = tmp_path / f"{sampler}-3.h5"
+        icl("run", config, "-o", parallel, "--threads", 1, "--progress", "off", ranks=3)
+        assert export(parallel) == export(serial), f"{sampler}: 3 ranks differ from 1"
+        info = icl("info", serial).stdout
+        assert "3 of 3 done" in info

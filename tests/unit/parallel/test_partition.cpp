@@ -53,3 +53,35 @@ BOOST_AUTO_TEST_CASE(one_big_item_bounds_the_balance) {
   BOOST_TEST(loads[0] == 10.0);
   BOOST_TEST(loads[1] == 4.0);
 }
+
+BOOST_AUTO_TEST_CASE(units_cut_costly_items_into_contiguous_chunk_ranges) {
+  // One item is half the work: with 4 parts it must be cut, into contiguous pieces that cover its
+  // 7 chunks exactly once; the cheap items stay whole.
+  const std::vector<double> costs = {70.0, 10.0, 20.0, 10.0, 30.0};
+  const std::vector<std::uint32_t> chunks = {7, 7, 7, 7, 7};
+  const auto plan = balanced_units(costs, chunks, 4);
+  std::vector<std::uint32_t> covered(costs.size(), 0);
+  double total = 0;
+  for (const auto& unit : plan.units) {
+    BOOST_TEST(unit.first_chunk == covered[unit.item]);  // in order, contiguous
+    covered[unit.item] += unit.chunks;
+    total += unit.cost;
+  }
+  for (std::size_t i = 0; i < costs.size(); ++i) BOOST_TEST(covered[i] == 7u);
+  BOOST_TEST(total == 140.0, boost::test_tools::tolerance(1e-12));
+  std::vector<double> unit_costs;
+  for (const auto& unit : plan.units) unit_costs.push_back(unit.cost);
+  const double balance = imbalance(owner_loads(unit_costs, plan.owners, 4));
+  BOOST_TEST_MESSAGE("imbalance " << balance << " with " << plan.units.size() << " units");
+  BOOST_TEST(balance < 1.1);
+  // Whole items could not do better than 70 / 35 = 2.
+  BOOST_TEST(imbalance(owner_loads(costs, balanced_partition(costs, 4), 4)) == 2.0);
+}
+
+BOOST_AUTO_TEST_CASE(one_part_cuts_nothing) {
+  const std::vector<double> costs = {5.0, 1.0};
+  const std::vector<std::uint32_t> chunks = {3, 3};
+  const auto plan = balanced_units(costs, chunks, 1);
+  BOOST_TEST(plan.units.size() == 2u);
+  BOOST_TEST(plan.units[0].chunks == 3u);
+}
