@@ -29,7 +29,7 @@ class PreconditionedPredictor final : public Predictor {
     return moments.label_weighted_mean.dot(preconditioner_ * prompt.query);
   }
   std::optional<LinearForm> linear_form() const override {
-    return LinearForm{LinearForm::Kind::fixed, preconditioner_, 0.0};
+    return LinearForm::fixed(preconditioner_);
   }
 
  private:
@@ -44,7 +44,7 @@ class GradientStepPredictor final : public Predictor {
     return step_ * moments.label_weighted_mean.dot(prompt.query);
   }
   std::optional<LinearForm> linear_form() const override {
-    return LinearForm{LinearForm::Kind::fixed, step_ * Eigen::MatrixXd::Identity(dim_, dim_), 0.0};
+    return LinearForm::fixed(step_ * Eigen::MatrixXd::Identity(dim_, dim_));
   }
 
  private:
@@ -65,7 +65,7 @@ class TrainedLsaPredictor final : public Predictor {
     if (!parameters_.value_projection.row(d).head(d).isZero(0.0) ||
         !parameters_.key_query.row(d).head(d).isZero(0.0))
       return std::nullopt;
-    return LinearForm{LinearForm::Kind::fixed, effective_preconditioner(parameters_), 0.0};
+    return LinearForm::fixed(effective_preconditioner(parameters_));
   }
 
  private:
@@ -90,7 +90,7 @@ class LeastSquaresPredictor final : public Predictor {
     return weights.dot(prompt.query);
   }
   std::optional<LinearForm> linear_form() const override {
-    return LinearForm{LinearForm::Kind::least_squares, {}, penalty_};
+    return LinearForm::least_squares(penalty_);
   }
 
  private:
@@ -123,7 +123,7 @@ class ZeroPredictor final : public Predictor {
   explicit ZeroPredictor(int dim) : dim_(dim) {}
   double predict(const Prompt&, const PromptMoments&) const override { return 0.0; }
   std::optional<LinearForm> linear_form() const override {
-    return LinearForm{LinearForm::Kind::fixed, Eigen::MatrixXd::Zero(dim_, dim_), 0.0};
+    return LinearForm::fixed(Eigen::MatrixXd::Zero(dim_, dim_));
   }
 
  private:
@@ -142,6 +142,14 @@ void check_predictor_name(std::string_view name, const std::string& where) {
   const std::vector<std::string> valid(predictor_names.begin(), predictor_names.end());
   throw ConfigError(where + ": unknown predictor '" + std::string(name) + "', expected one of " +
                     join(valid, ", "));
+}
+
+LinearForm LinearForm::fixed(Eigen::MatrixXd preconditioner) {
+  LinearForm form{Kind::fixed, std::move(preconditioner), 0.0, true};
+  for (Eigen::Index j = 0; j < form.preconditioner.cols(); ++j)
+    for (Eigen::Index i = 0; i < form.preconditioner.rows(); ++i)
+      if (i != j && form.preconditioner(i, j) != 0.0) form.diagonal = false;
+  return form;
 }
 
 bool has_linear_form(std::string_view predictor, bool lsa_trained_without_p_q) {

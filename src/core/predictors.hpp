@@ -29,6 +29,10 @@ struct LinearForm {
   Kind kind = Kind::fixed;
   Eigen::MatrixXd preconditioner;  ///< V, for fixed
   double penalty = 0;              ///< λ, for least_squares
+  bool diagonal = false;           ///< V is diagonal (set by `fixed`): O(d) conditional risks
+
+  static LinearForm fixed(Eigen::MatrixXd preconditioner);
+  static LinearForm least_squares(double penalty) { return {Kind::least_squares, {}, penalty}; }
 };
 
 class Predictor {

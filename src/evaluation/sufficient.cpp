@@ -105,10 +105,18 @@ void SufficientSampler::sample(std::uint64_t seed, std::uint64_t point, std::uin
     input_random.fill_normal(factor);
   }
   inputs.transform(factor, out.random_diagonal);
-  if (law_.transform.size() > 0) factor = (law_.transform * factor).eval();
-  out.second_moment.noalias() = factor * factor.transpose();
-  out.second_moment /= static_cast<double>(length_);
+  const bool transformed = law_.transform.size() > 0;
+  if (transformed) factor = (law_.transform * factor).eval();
+  if (length_ >= d && !transformed && (inputs.is_random() || inputs.is_diagonal())) {
+    // Bartlett's L scaled by rows is still lower triangular: a third of the flops.
+    out.second_moment.noalias() =
+        factor.triangularView<Eigen::Lower>() * factor.transpose() / static_cast<double>(length_);
+  } else {
+    out.second_moment.noalias() = factor * factor.transpose();
+    out.second_moment /= static_cast<double>(length_);
+  }
 
+  out.row_norms = out.second_moment.rowwise().squaredNorm();
   if (query_fixed_) {
     out.query_diagonal.resize(0);
     return;
@@ -186,7 +194,7 @@ double SufficientSampler::predict(const LinearForm& form, const SufficientDraw& 
 
 double SufficientSampler::query_quadratic(const Eigen::MatrixXd& t,
                                           const Eigen::MatrixXd& sigma) const {
-  if (query_diagonal_) return (sigma.diagonal().asDiagonal() * t).cwiseProduct(t).sum();
+  if (query_diagonal_) return (t.cwiseAbs2().transpose() * sigma.diagonal()).sum();
   return (sigma * t).cwiseProduct(t).sum();
 }
 
@@ -212,6 +220,27 @@ double SufficientSampler::conditional_risk(const LinearForm& form,
     return risk;
   }
 
+  if (form.kind == LinearForm::Kind::fixed && form.diagonal && query_diagonal_) {
+    // V = diag(v) and Σ_q = diag(σ) (lsa-theory and best-lsa on diagonal covariances, gd1, zero):
+    // tr(Tᵀ Σ_q T) = Σ_i σ_i (v_i² ‖S_i·‖² − 2 v_i S_ii + 1), tr(V Σ_q V S) = Σ_i σ_i v_i² S_ii.
+    const int d = dim();
+    double quadratic = 0, noise = 0;
+    for (int i = 0; i < d; ++i) {
+      const double v = form.preconditioner(i, i), sigma_i = sigma(i, i), s_ii = s(i, i);
+      quadratic += sigma_i * (v * v * draw.row_norms(i) - 2.0 * v * s_ii + 1.0);
+      noise += sigma_i * v * v * s_ii;
+    }
+    return signal * quadratic + noise_per_sample * noise + noise_variance_;
+  }
+  if (form.kind == LinearForm::Kind::fixed && form.diagonal) {
+    const Eigen::VectorXd v = form.preconditioner.diagonal();
+    Eigen::MatrixXd t = v.asDiagonal() * s;
+    t.diagonal().array() -= 1.0;
+    double risk = signal * query_quadratic(t, sigma) + noise_variance_;
+    if (noise_variance_ > 0.0)
+      risk += noise_per_sample * sigma.cwiseProduct(v.asDiagonal() * s * v.asDiagonal()).sum();
+    return risk;
+  }
   const Eigen::MatrixXd v = preconditioner(form, draw);
   Eigen::MatrixXd t = v.transpose() * s;
   t.diagonal().array() -= 1.0;

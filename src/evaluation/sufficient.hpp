@@ -38,6 +38,7 @@ std::string sufficient_sampler_obstacle(const PromptLaw& law);
 struct SufficientDraw {
   Eigen::MatrixXd scaled_inputs;     ///< X̃, d x min(M, d): S = X̃X̃ᵀ/M
   Eigen::MatrixXd second_moment;     ///< S
+  Eigen::VectorXd row_norms;         ///< ‖S_i·‖², shared by the diagonal-V predictors
   Eigen::VectorXd random_diagonal;   ///< Λ_τ of a random input covariance, else empty
   Eigen::VectorXd query_diagonal;    ///< the diagonal of a random query covariance, else empty
   Eigen::MatrixXd query_covariance;  ///< Σ_q when it changes per prompt (random laws)

@@ -208,3 +208,20 @@ BOOST_AUTO_TEST_CASE(gamma_moments) {
                "shape " << shape);
   }
 }
+
+BOOST_AUTO_TEST_CASE(batched_philox_equals_random123_block_by_block) {
+  // The stream computes 8 blocks at a time; its words must be Random123's Philox4x32-10 of the
+  // counters (point lo, point hi, prompt, stream << 24 | block) for block = 0, 1, 2, ...
+  const std::uint64_t seed = 0x0123456789abcdefull, point = 0xfedcba9876543210ull;
+  RandomStream random(seed, {point, 77, Stream::query});
+  r123::Philox4x32 philox;
+  const r123::Philox4x32::key_type key = {{static_cast<std::uint32_t>(seed),
+                                           static_cast<std::uint32_t>(seed >> 32)}};
+  for (std::uint32_t block = 0; block < 40; ++block) {
+    const r123::Philox4x32::ctr_type counter = {
+        {static_cast<std::uint32_t>(point), static_cast<std::uint32_t>(point >> 32), 77u,
+         (static_cast<std::uint32_t>(Stream::query) << 24) | block}};
+    const auto expected = philox(counter, key);
+    for (int word = 0; word < 4; ++word) BOOST_TEST(random.bits() == expected[word]);
+  }
+}

@@ -105,3 +105,20 @@ BOOST_AUTO_TEST_CASE(obstacles_are_named) {
           PromptLaw::shifted(covariance, Shift::parse("none"), 1, Task::parse("quadratic")), 5),
       ConfigError);
 }
+
+BOOST_AUTO_TEST_CASE(diagonal_fast_path_equals_the_matrix_form) {
+  // LinearForm::fixed marks a diagonal V; with a diagonal Σ_q the risk is then an O(d) sum. It must
+  // equal the general matrix evaluation (a LinearForm not marked diagonal), with label noise.
+  PromptLaw law(Covariance::parse("diag:3,1,0.5", 3, 1), 0.7);
+  law.task_scale = 1.3;
+  const SufficientSampler sampler(law, 5);
+  SufficientDraw draw;
+  sampler.sample(3, 4, 5, draw);
+  const Eigen::MatrixXd v = Eigen::Vector3d(0.4, 1.2, 2.0).asDiagonal();
+  const LinearForm fast = LinearForm::fixed(v);
+  const LinearForm general{LinearForm::Kind::fixed, v, 0.0, false};
+  BOOST_TEST(fast.diagonal);
+  BOOST_TEST(!LinearForm::fixed(anisotropic_s).diagonal);
+  BOOST_TEST(sampler.conditional_risk(fast, draw) == sampler.conditional_risk(general, draw),
+             boost::test_tools::tolerance(1e-13));
+}
