@@ -124,8 +124,25 @@ void write_result_file(const std::string& path, const ResultData& data) {
   }
 }
 
+namespace {
+ResultData read_result_contents(const h5::Handle& file, const std::string& path);
+}  // namespace
+
 ResultData read_result_file(const std::string& path) {
+  // The file opened as HDF5 (open_file_read_only says otherwise with its own error): a read that
+  // fails past that point means a damaged file, which is bad input (exit 2), not an I/O fault.
   h5::Handle file = h5::open_file_read_only(path);
+  try {
+    return read_result_contents(file, path);
+  } catch (const IoError& e) {
+    std::string message = e.what();
+    if (message.rfind(path, 0) != 0) message = path + ": " + message;
+    throw ConfigError(message + " (damaged file?)");
+  }
+}
+
+namespace {
+ResultData read_result_contents(const h5::Handle& file, const std::string& path) {
   if (!h5::has_attribute(file, "program") || !h5::has_attribute(file, "schema_version") ||
       h5::read_string_attribute(file, "program") != "icl-study")
     throw ConfigError(path +
@@ -213,5 +230,6 @@ ResultData read_result_file(const std::string& path) {
   }
   return data;
 }
+}  // namespace
 
 }  // namespace icl
