@@ -185,6 +185,9 @@ ResultData prepare_result(const Study& study, const RunOptions& options, const s
     throw ConfigError(options.output +
                       ": exists; use --resume to continue it or --force to replace it");
   check_output_folder(options.output);
+  // Commits killed mid-write (SIGKILL, a node failure) leave their temporary files behind.
+  remove_stale_temporaries(options.output);
+  remove_stale_temporaries(partial);
   ResultData result;
   const std::string source = std::filesystem::exists(partial) ? partial
                              : final_exists                   ? options.output

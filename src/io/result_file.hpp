@@ -37,7 +37,7 @@ struct PointTable {
   std::vector<double> seconds;            ///< wall time of the point's evaluation (0 while pending)
   std::vector<double> estimated_seconds;  ///< the partition's cost model for the point
   std::vector<std::string> theory_source;  ///< "closed-form", "monte-carlo" or "none"
-  std::vector<std::string> sampler;  ///< "plain" or "sufficient" (the estimator of the point)
+  std::vector<std::string> sampler;        ///< "plain" or "sufficient" (the estimator of the point)
   std::size_t size() const { return status.size(); }
 };
 
@@ -70,6 +70,10 @@ struct ResultData {
 
 /// Write `data` to `path` atomically (temporary file, fsync, rename). Throws IoError.
 void write_result_file(const std::string& path, const ResultData& data);
+
+/// Remove `path.tmp-PID` files left by writers that were killed mid-commit (PID no longer alive);
+/// a live writer's temporary file is left alone. Returns how many were removed.
+int remove_stale_temporaries(const std::string& path);
 
 /// Read a result file. Throws IoError when it cannot be read, ConfigError when it is not an
 /// icl-study file of a schema this program understands (naming what is wrong).

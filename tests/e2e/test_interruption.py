@@ -112,3 +112,75 @@ def test_resume_refuses_another_config(binary, tmp_path):
     result = icl("run", other, "-o", out, "--resume", check=False)
     assert result.returncode == 2
     assert "a.h5.partial" in result.stderr and "seed" in result.stderr
+
+
+def test_kill_at_random_moments_never_damages_saved_points(binary, tmp_path, expected):
+    """SIGKILL at 24 random moments (fixed seed; some during start-up or training, most during
+    evaluation and commits), each time resuming; after every kill the saved file must open, hold
+    only finished points whose estimates are final, and the last resume must give the export of an
+    uninterrupted run."""
+    import random
+    chooser = random.Random(20261130)
+    out = tmp_path / "often-killed.h5"
+    partial = out.with_name(out.name + ".partial")
+    saved_before = 0
+    kills = 0
+    for attempt in range(24):
+        command = [str(BINARY), "run", str(SLOW), "-o", str(out), "--threads", "1", "--progress",
+                   "off", "--commit-every", "0.05", "--resume"]
+        process = subprocess.Popen(command, env=MPI_ENV, stdout=subprocess.DEVNULL,
+                                   stderr=subprocess.DEVNULL)
+        time.sleep(chooser.uniform(0.02, 0.4))
+        if process.poll() is None:
+            process.send_signal(signal.SIGKILL)
+            kills += 1
+        process.wait()
+        if out.exists():
+            break
+        if partial.exists():
+            # The file is complete (it opens and reads) and never loses points it had.
+            info = icl("info", partial)
+            assert info.returncode == 0
+            saved = done_points(partial)
+            assert saved >= saved_before, (attempt, saved, saved_before)
+            saved_before = saved
+        # A kill during a commit leaves its temporary file; the next run removes it (checked below).
+    leftovers = [p.name for p in tmp_path.iterdir() if p.name not in (out.name, partial.name)]
+    assert kills >= 20, kills
+    icl("run", SLOW, "-o", out, "--resume", "--progress", "off")
+    assert export(out) == expected
+    remaining = sorted(p.name for p in tmp_path.iterdir())
+    assert remaining == [out.name], (remaining, "left by kills:", leftovers)
+
+
+def test_sigterm_on_the_quick_grid_within_10_s(binary, tmp_path):
+    """SIGTERM to both ranks on the demo grid jobs/configs/quick.toml, made to last (plain
+    sampler, 10x the prompts: the real one finishes in under a second), at three moments of the
+    evaluation: exit 75 within 10 s every time, and a file that resumes to completion."""
+    quick = CONFIGS.parents[2] / "jobs" / "configs" / "quick.toml"
+    longer = tmp_path / "quick-longer.toml"
+    longer.write_text(quick.read_text().replace("prompts = 20000",
+                                                'prompts = 200000\nsampler = "plain"'))
+    for extra_delay in (0.0, 0.7, 1.5):
+        out = tmp_path / f"quick-{extra_delay}.h5"
+        command = ["mpirun", "-n", "2", "--oversubscribe", "--bind-to", "none", str(BINARY), "run",
+                   str(longer), "-o", str(out), "--threads", "1", "--progress", "off",
+                   "--commit-every", "0.2"]
+        process = subprocess.Popen(command, env=MPI_ENV, stdout=subprocess.PIPE,
+                                   stderr=subprocess.PIPE, text=True)
+        wait_for_partial(out, minimum=0)
+        time.sleep(extra_delay)
+        # As Slurm's scancel does: SIGTERM to every rank (mpirun's own answer to a SIGTERM is to
+        # abort the job with status 1, whatever the ranks do).
+        ranks = subprocess.run(["pgrep", "-P", str(process.pid), "-f", "icl-study"],
+                               capture_output=True, text=True).stdout.split()
+        assert len(ranks) == 2, ranks
+        sent = time.time()
+        for rank in ranks:
+            os.kill(int(rank), signal.SIGTERM)
+        _, stderr = process.communicate(timeout=60)
+        elapsed = time.time() - sent
+        assert process.returncode == 75, stderr
+        assert elapsed < 10, elapsed
+        icl("run", longer, "-o", out, "--resume", "--progress", "off", ranks=2)
+        assert "complete" in icl("info", out).stdout
