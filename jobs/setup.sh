@@ -5,6 +5,7 @@
 #
 #   jobs/setup.sh [--build-dir DIR] [--build-type Release|Debug|RelWithDebInfo] [--tests]
 #   --tests also installs what only the test suite needs (a local Slurm cluster: slurm-wlm, munge)
+#   --sanitizers also installs clang and its runtimes (libFuzzer, OpenMP) for tests/run.sh --sanitize
 set -euo pipefail
 
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -12,12 +13,14 @@ build_dir="$root/build"
 build_type=Release
 extra_cmake=()
 with_tests=0
+with_sanitizers=0
 while [[ $# -gt 0 ]]; do
   case "$1" in
     --build-dir) build_dir=$2; shift 2 ;;
     --build-type) build_type=$2; shift 2 ;;
     --cmake-arg) extra_cmake+=("$2"); shift 2 ;;
     --tests) with_tests=1; shift ;;
+    --sanitizers) with_sanitizers=1; shift ;;
     *) echo "jobs/setup.sh: unknown argument '$1'" >&2; exit 2 ;;
   esac
 done
@@ -31,6 +34,7 @@ packages=(
 )
 
 [[ $with_tests == 1 ]] && packages+=(slurm-wlm slurmctld slurmd slurm-client munge)
+[[ $with_sanitizers == 1 ]] && packages+=(clang libclang-rt-14-dev libomp-14-dev)
 
 missing=()
 for package in "${packages[@]}"; do
