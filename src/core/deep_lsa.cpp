@@ -1,0 +1,87 @@
+#include "core/deep_lsa.hpp"
+
+#include "core/errors.hpp"
+
+namespace icl {
+namespace {
+
+/// A_l = Z M Zᵀ / n: the attention's key-value moment over the n prompt columns (query masked).
+Eigen::MatrixXd masked_moment(const Eigen::MatrixXd& z) {
+  const Eigen::Index n = z.cols() - 1;
+  const auto prompt_columns = z.leftCols(n);
+  return prompt_columns * prompt_columns.transpose() / static_cast<double>(n);
+}
+
+}  // namespace
+
+DeepLsaParameters DeepLsaParameters::zero(int dim, int depth) {
+  DeepLsaParameters parameters;
+  parameters.layers.assign(static_cast<std::size_t>(depth), LsaParameters::zero(dim));
+  return parameters;
+}
+
+DeepLsaParameters DeepLsaParameters::preconditioned_gd(
+    const std::vector<Eigen::MatrixXd>& preconditioners) {
+  if (preconditioners.empty()) throw ConfigError("preconditioned_gd: no steps");
+  const int dim = static_cast<int>(preconditioners.front().rows());
+  DeepLsaParameters parameters = zero(dim, static_cast<int>(preconditioners.size()));
+  for (std::size_t l = 0; l < preconditioners.size(); ++l) {
+    parameters.layers[l].value_projection(dim, dim) = 1.0;
+    parameters.layers[l].key_query.topLeftCorner(dim, dim) = -preconditioners[l].transpose();
+  }
+  return parameters;
+}
+
+std::vector<Eigen::MatrixXd> deep_lsa_forward(const Eigen::MatrixXd& embedding,
+                                              const DeepLsaParameters& parameters) {
+  std::vector<Eigen::MatrixXd> states;
+  states.reserve(parameters.layers.size() + 1);
+  states.push_back(embedding);
+  for (const auto& layer : parameters.layers) {
+    const Eigen::MatrixXd& z = states.back();
+    const Eigen::MatrixXd moment = masked_moment(z);
+    Eigen::MatrixXd next = z;
+    next.noalias() += (layer.value_projection * moment * layer.key_query) * z;
+    states.push_back(std::move(next));
+  }
+  return states;
+}
+
+double deep_lsa_predict(const Eigen::MatrixXd& embedding, const DeepLsaParameters& parameters) {
+  const auto states = deep_lsa_forward(embedding, parameters);
+  return -states.back()(embedding.rows() - 1, embedding.cols() - 1);
+}
+
+double deep_lsa_loss_gradient(const Eigen::MatrixXd& embedding, double query_label,
+                              const DeepLsaParameters& parameters, DeepLsaParameters& gradient) {
+  const auto states = deep_lsa_forward(embedding, parameters);
+  const Eigen::Index rows = embedding.rows(), cols = embedding.cols();
+  const double n = static_cast<double>(cols - 1);
+  const double prediction = -states.back()(rows - 1, cols - 1);
+  const double residual = prediction - query_label;
+
+  // G = ∂ℓ/∂Z_L: only the query's label slot, with the sign of ŷ = −[Z_L].
+  Eigen::MatrixXd g = Eigen::MatrixXd::Zero(rows, cols);
+  g(rows - 1, cols - 1) = -residual;
+  for (int l = parameters.depth() - 1; l >= 0; --l) {
+    const auto& layer = parameters.layers[static_cast<std::size_t>(l)];
+    auto& layer_gradient = gradient.layers[static_cast<std::size_t>(l)];
+    const Eigen::MatrixXd& z = states[static_cast<std::size_t>(l)];
+    const Eigen::MatrixXd moment = masked_moment(z);        // A, symmetric
+    const Eigen::MatrixXd keyed = layer.key_query * z;      // Q Z
+    const Eigen::MatrixXd g_keyed = g * keyed.transpose();  // G (QZ)ᵀ
+    // Z_{l+1} = Z + P A Q Z:  ∂ℓ/∂P = G (A Q Z)ᵀ,  ∂ℓ/∂Q = (P A)ᵀ G Zᵀ.
+    layer_gradient.value_projection.noalias() += g_keyed * moment;
+    const Eigen::MatrixXd pa = layer.value_projection * moment;
+    layer_gradient.key_query.noalias() += pa.transpose() * g * z.transpose();
+    // ∂ℓ/∂Z = G + (P A Q)ᵀ G + (K + Kᵀ) Z M / n with K = ∂ℓ/∂A = Pᵀ G (Q Z)ᵀ.
+    const Eigen::MatrixXd k = layer.value_projection.transpose() * g_keyed;
+    Eigen::MatrixXd previous = g;
+    previous.noalias() += (pa * layer.key_query).transpose() * g;
+    previous.leftCols(cols - 1).noalias() += (k + k.transpose()) * z.leftCols(cols - 1) / n;
+    g = std::move(previous);
+  }
+  return 0.5 * residual * residual;
+}
+
+}  // namespace icl
