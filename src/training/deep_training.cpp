@@ -1,0 +1,147 @@
+#include "training/deep_training.hpp"
+
+#include "core/errors.hpp"
+#include "core/rng.hpp"
+
+#include <cmath>
+#include <exception>
+#include <limits>
+#include <mutex>
+#include <sstream>
+
+namespace icl {
+namespace {
+
+constexpr std::uint32_t chunk_size = 16;  // prompts per fixed reduction chunk
+
+void set_zero(DeepLsaParameters& parameters) {
+  for (auto& layer : parameters.layers) {
+    layer.value_projection.setZero();
+    layer.key_query.setZero();
+  }
+}
+
+/// Apply `visit(parameter, gradient, first moment, second moment)` to every matrix of the model.
+template <typename Visit>
+void for_each_matrix(DeepLsaParameters& parameters, const DeepLsaParameters& gradient,
+                     DeepLsaParameters& first, DeepLsaParameters& second, Visit visit) {
+  for (std::size_t l = 0; l < parameters.layers.size(); ++l) {
+    visit(parameters.layers[l].value_projection, gradient.layers[l].value_projection,
+          first.layers[l].value_projection, second.layers[l].value_projection);
+    visit(parameters.layers[l].key_query, gradient.layers[l].key_query, first.layers[l].key_query,
+          second.layers[l].key_query);
+  }
+}
+
+}  // namespace
+
+DeepTrainingResult train_deep_lsa(const PromptLaw& law, int train_length, int depth,
+                                  const DeepTrainingOptions& options, std::uint64_t seed,
+                                  std::uint64_t setting) {
+  const int dim = law.dim();
+  if (depth < 1) throw ConfigError("deep model depth must be at least 1");
+  if (options.batch == 0 || options.steps == 0)
+    throw ConfigError("[models] steps and batch must be positive");
+  if (static_cast<std::uint64_t>(options.steps) * options.batch >
+      std::numeric_limits<std::uint32_t>::max())
+    throw ConfigError("[models] steps x batch exceeds the 2^32 prompts the counter addresses");
+  const PromptSampler sampler(law, train_length);
+
+  DeepTrainingResult result;
+  DeepLsaParameters parameters = DeepLsaParameters::zero(dim, depth);
+  {
+    RandomStream random(seed, {setting, 1, Stream::parameters});
+    for (auto& layer : parameters.layers) {
+      random.fill_normal(layer.value_projection);
+      random.fill_normal(layer.key_query);
+      layer.value_projection *= options.sigma;
+      layer.key_query *= options.sigma;
+    }
+  }
+  DeepLsaParameters first = DeepLsaParameters::zero(dim, depth);
+  DeepLsaParameters second = DeepLsaParameters::zero(dim, depth);
+  const std::uint32_t chunks = (options.batch + chunk_size - 1) / chunk_size;
+  std::vector<DeepLsaParameters> chunk_gradients(chunks, DeepLsaParameters::zero(dim, depth));
+  std::vector<double> chunk_losses(chunks);
+  const std::uint32_t record_every = std::max<std::uint32_t>(1, options.steps / 200);
+  double initial_loss = NAN, last_finite_loss = NAN, loss_since_record = 0;
+  std::uint32_t steps_since_record = 0;
+
+  for (std::uint32_t step = 0; step < options.steps; ++step) {
+    std::exception_ptr failure;
+    std::mutex failure_mutex;
+#pragma omp parallel
+    {
+      Prompt prompt;
+#pragma omp for schedule(static)
+      for (std::int64_t chunk = 0; chunk < static_cast<std::int64_t>(chunks); ++chunk) {
+        try {
+          DeepLsaParameters& gradient = chunk_gradients[static_cast<std::size_t>(chunk)];
+          set_zero(gradient);
+          double loss = 0;
+          const std::uint32_t begin = static_cast<std::uint32_t>(chunk) * chunk_size;
+          const std::uint32_t end = std::min(begin + chunk_size, options.batch);
+          for (std::uint32_t i = begin; i < end; ++i) {
+            sampler.sample(seed, setting, step * options.batch + i, prompt);
+            loss += deep_lsa_loss_gradient(embed(prompt), prompt.query_label, parameters, gradient);
+          }
+          chunk_losses[static_cast<std::size_t>(chunk)] = loss;
+        } catch (...) {
+          std::lock_guard lock(failure_mutex);
+          if (!failure) failure = std::current_exception();
+        }
+      }
+    }
+    if (failure) std::rethrow_exception(failure);
+
+    // Reduce in chunk order: the sum does not depend on which thread computed which chunk.
+    DeepLsaParameters gradient = DeepLsaParameters::zero(dim, depth);
+    double loss = 0;
+    for (std::uint32_t chunk = 0; chunk < chunks; ++chunk) {
+      for (int l = 0; l < depth; ++l) {
+        gradient.layers[l].value_projection += chunk_gradients[chunk].layers[l].value_projection;
+        gradient.layers[l].key_query += chunk_gradients[chunk].layers[l].key_query;
+      }
+      loss += chunk_losses[chunk];
+    }
+    loss /= options.batch;
+    if (step == 0) initial_loss = std::max(loss, 1e-300);
+    if (!std::isfinite(loss) || loss > options.divergence_factor * initial_loss) {
+      std::ostringstream message;
+      message << "training lsa-" << depth << " diverged at step " << step << ": minibatch loss "
+              << loss << ", last finite loss " << last_finite_loss
+              << " (lower [models] learning_rate = " << options.learning_rate << ")";
+      throw NumericalError(message.str());
+    }
+    last_finite_loss = loss;
+    loss_since_record += loss;
+    ++steps_since_record;
+
+    double rate = options.learning_rate;
+    if (options.decay_every > 0)
+      rate *= std::pow(options.decay_factor, static_cast<double>(step / options.decay_every));
+    const double t = step + 1.0;
+    const double correction1 = 1.0 - std::pow(options.adam_beta1, t);
+    const double correction2 = 1.0 - std::pow(options.adam_beta2, t);
+    const double scale = 1.0 / options.batch;
+    for_each_matrix(parameters, gradient, first, second,
+                    [&](Eigen::MatrixXd& theta, const Eigen::MatrixXd& sum, Eigen::MatrixXd& m,
+                        Eigen::MatrixXd& v) {
+                      m = options.adam_beta1 * m + (1.0 - options.adam_beta1) * scale * sum;
+                      v = options.adam_beta2 * v +
+                          (1.0 - options.adam_beta2) * (scale * sum).cwiseAbs2();
+                      theta.array() -= rate * (m.array() / correction1) /
+                                       ((v.array() / correction2).sqrt() + options.adam_epsilon);
+                    });
+    if ((step + 1) % record_every == 0 || step + 1 == options.steps) {
+      result.steps.push_back(step + 1);
+      result.losses.push_back(loss_since_record / steps_since_record);
+      loss_since_record = 0;
+      steps_since_record = 0;
+    }
+  }
+  result.parameters = std::move(parameters);
+  return result;
+}
+
+}  // namespace icl
