@@ -145,7 +145,8 @@ def compute_claims(t, fits, slopes, models, rate_rows):
     claims.append(shift_claim("covariate shift fails (scale-x = c ≠ 1)", ("scale-x",), False))
 
     # Random covariance: trained on random-exp, V → I/3 and the error stays near d/3.
-    random_models = [m for m in models.values() if m["attrs"].get("covariance") == "random-exp"]
+    random_models = [m for m in models.values() if m["attrs"].get("covariance") == "random-exp"
+                     and m["attrs"].get("model", "lsa") == "lsa"]
     rows = (t["covariance"] == "random-exp") & (t["predictor"] == lsa) & \
            np.isin(t["shift"], ["none", "random-cov-scale=1"]) & (t["task"] == "linear")
     if random_models and rows.any():

@@ -47,6 +47,10 @@ def load(path):
         for name in POINT_COLUMNS:
             data = f["points"][name][()]
             points[name] = _text(data) if data.dtype.kind in "OS" else np.asarray(data)
+        # The model axis (absent in files written before it existed: ZFB's one layer throughout).
+        count = len(points["d"])
+        points["model"] = (_text(f["points/model"][()]) if "model" in f["points"]
+                           else np.array(["lsa"] * count, dtype=object))
         points["status"] = np.asarray(f["points/status"][()])
         predictors = list(_text(f["predictors"][()]))
         estimates = {p: {k: np.asarray(f["estimates"][p][k][()]) for k in ("risk", "stderr", "prompts")}
@@ -56,21 +60,48 @@ def load(path):
             "theory": theory}
 
 
+def depth_of(model):
+    """0 for ZFB's one layer ("lsa"), L for "lsa-L"."""
+    return 0 if model == "lsa" else int(model.split("-")[1])
+
+
+def _row_name(predictor, model):
+    """The name a predictor's row gets: the trained model of an lsa-L point is "lsa-L"; gd-L and
+    pgd-L become "gd-k" and "pgd-k" with k = L (1 for the one layer)."""
+    if predictor == "lsa" and model != "lsa":
+        return model
+    if predictor in ("gd-L", "pgd-L"):
+        return f"{predictor[:-2]}-{max(depth_of(model), 1)}"
+    return predictor
+
+
 def tidy(data):
     """One row per (point, predictor) of the finished points: a dict of equal-length numpy arrays
-    with the point columns, 'point', 'predictor', 'risk', 'stderr', 'prompts', 'theory'."""
+    with the point columns, 'model', 'point', 'predictor', 'risk', 'stderr', 'prompts', 'theory'.
+
+    Rows are named by what they measure (see _row_name), so that every series is one predictor. At
+    an lsa-L point the model-independent predictors (ols, lsa-theory, zero, ...) are dropped when a
+    one-layer point with the same d, N, M, shift, covariance and task has them already."""
     points = data["points"]
     done = np.flatnonzero(points["status"] == 1)
-    columns = {name: [] for name in ("point", *POINT_COLUMNS, "predictor", "risk", "stderr",
-                                     "prompts", "theory")}
+    models = points["model"]
+    base = {tuple(points[c][i] for c in POINT_COLUMNS) for i in done if models[i] == "lsa"}
+    columns = {name: [] for name in ("point", *POINT_COLUMNS, "model", "predictor", "risk",
+                                     "stderr", "prompts", "theory")}
     for predictor in data["predictors"]:
-        columns["point"].append(done)
-        for name in POINT_COLUMNS:
-            columns[name].append(points[name][done])
-        columns["predictor"].append(np.array([predictor] * len(done), dtype=object))
+        model_specific = predictor in ("lsa", "gd-L", "pgd-L")
+        keep = np.array([models[i] == "lsa" or model_specific or
+                         tuple(points[c][i] for c in POINT_COLUMNS) not in base for i in done],
+                        dtype=bool)
+        rows = done[keep] if len(done) else done
+        columns["point"].append(rows)
+        for name in (*POINT_COLUMNS, "model"):
+            columns[name].append(points[name][rows])
+        columns["predictor"].append(np.array([_row_name(predictor, models[i]) for i in rows],
+                                             dtype=object))
         for name in ("risk", "stderr", "prompts"):
-            columns[name].append(data["estimates"][predictor][name][done])
-        columns["theory"].append(data["theory"][predictor][done])
+            columns[name].append(data["estimates"][predictor][name][rows])
+        columns["theory"].append(data["theory"][predictor][rows])
     return {k: (np.concatenate(v) if v else np.array([])) for k, v in columns.items()}
 
 

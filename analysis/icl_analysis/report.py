@@ -8,6 +8,7 @@ import numpy as np
 from . import figures
 from .claims import compute_claims
 from .fit import affine_in_inverse_m, fit_power_law, log_log_slope
+from . import depth
 from .load import load, load_models, tidy
 
 # Predictors with a fixed preconditioner: their risk is exactly A/M + B (best-lsa and gd1-opt retune
@@ -160,6 +161,9 @@ def make_figures(t, fits, models, folder):
                      figures.random_covariance_panels(t, folder, "random_covariance", d, tests, limits)))
     if models:
         made.append(("training trajectories", figures.training_trajectories(models, folder, "training")))
+    if depth.depths(t):
+        made.append(("deeper models across random covariances (ZFB Figure 1 with depth)",
+                     depth.depth_panels(t, folder, "depth")))
     return made
 
 
@@ -202,6 +206,16 @@ def write_report(path, folder):
              + (f"; mean z² = {np.mean(z**2):.3f}." if len(z) else "."), ""]
     if flagged:
         lines += [markdown_table(flagged[:50], agreement_columns), ""]
+    if depth.depths(t):
+        depth_rows, statement = depth.depth_summary(t)
+        columns = ["training", "test", "M", "lsa"] + [f"lsa-{k}" for k in depth.depths(t)] + \
+                  [f"pgd-{k}" for k in depth.depths(t)]
+        lines += ["## Beyond the paper: deeper models across random covariances", "",
+                  "Gap to OLS relative to the zero predictor, (risk − risk_OLS) / risk_zero, at the "
+                  "largest M (lsa: ZFB's one layer by gradient flow; lsa-L: L layers by Adam; pgd-L: L "
+                  "steps of preconditioned gradient descent with a step tuned on separate prompts).", "",
+                  markdown_table(depth_rows, columns), "", statement, ""]
+        write_csv(os.path.join(folder, "depth.csv"), depth_rows, columns)
     lines += ["## Convergence rates", "",
               "Fits of risk = a·M^-α + b (weighted, 95% bootstrap intervals); full table in `rates.csv`.", "",
               markdown_table(rate_rows[:60], ["d", "N", "shift", "covariance", "task", "predictor", "alpha",

@@ -2,6 +2,7 @@
 
 #include "cli/limits.hpp"
 #include "core/covariance.hpp"
+#include "core/deep_lsa.hpp"
 #include "core/errors.hpp"
 #include "core/parse.hpp"
 #include "core/predictors.hpp"
@@ -213,6 +214,26 @@ void parse_training(Section& section, TrainingConfig& training) {
   section.reject_unknown_keys(" for method = \"" + method + "\"");
 }
 
+/// [models]: Adam for the deeper models (optional; every key has a default).
+void parse_models(Section& section, DeepTrainingOptions& options) {
+  options.steps =
+      static_cast<std::uint32_t>(section.integer_or("steps", options.steps, 1, 100000000));
+  options.batch =
+      static_cast<std::uint32_t>(section.integer_or("batch", options.batch, 1, 1 << 24));
+  options.learning_rate = section.number_or("learning_rate", options.learning_rate, 0.0, 1e6, true);
+  options.sigma = section.number_or("sigma", options.sigma, 0.0, 1e3, true);
+  options.warmup_fraction =
+      section.number_or("warmup_fraction", options.warmup_fraction, 0.0, 1.0, false);
+  const std::string schedule = section.choice("schedule", "constant", {"constant", "step"});
+  if (schedule == "step") {
+    options.decay_every = static_cast<std::uint32_t>(section.integer("decay_every", 1, 100000000));
+    options.decay_factor = section.number_or("decay_factor", options.decay_factor, 0.0, 1.0, true);
+  }
+  if (static_cast<std::uint64_t>(options.steps) * options.batch > 0xFFFFFFFFull)
+    section.fail("steps", "steps x batch must stay below 2^32 training prompts");
+  section.reject_unknown_keys();
+}
+
 /// One [grid] table (or one element of [[grid]]): lists whose Cartesian product is a block of
 /// points.
 GridConfig parse_grid(Section& grid, std::uint64_t seed) {
@@ -223,6 +244,14 @@ GridConfig parse_grid(Section& grid, std::uint64_t seed) {
   config.shift = grid.has("shift") ? grid.string_list("shift") : std::vector<std::string>{"none"};
   config.covariance = grid.string_list("covariance");
   config.task = grid.has("task") ? grid.string_list("task") : std::vector<std::string>{"linear"};
+  config.model = grid.has("model") ? grid.string_list("model") : std::vector<std::string>{"lsa"};
+  for (const auto& text : config.model) {
+    try {
+      model_depth(text);
+    } catch (const ConfigError& e) {
+      grid.fail("model", e.what());
+    }
+  }
   std::vector<Task> tasks;
   for (const auto& text : config.task) {
     try {
@@ -298,10 +327,11 @@ StudyConfig parse_config_text(const std::string& text, const std::string& source
   config.text = text;
   for (auto&& [key, value] : root) {
     const std::string name(key.str());
-    if (name != "study" && name != "grid" && name != "training" && name != "evaluation")
+    if (name != "study" && name != "grid" && name != "training" && name != "evaluation" &&
+        name != "models")
       throw ConfigError(source + ':' + std::to_string(value.source().begin.line) +
                         ": unknown section [" + name +
-                        "], expected [study], [grid], [training], [evaluation]");
+                        "], expected [study], [grid], [training], [models], [evaluation]");
     if (!value.is_table() && !(name == "grid" && value.is_array_of_tables()))
       throw ConfigError(source + ':' + std::to_string(value.source().begin.line) + ": '" + name +
                         "' must be a section ([" + name + "])");
@@ -339,6 +369,9 @@ StudyConfig parse_config_text(const std::string& text, const std::string& source
 
   Section training(table("training"), "training", source);
   parse_training(training, config.training);
+
+  Section models(table("models"), "models", source);
+  parse_models(models, config.models);
 
   Section evaluation(table("evaluation"), "evaluation", source);
   config.predictors = evaluation.has("predictors")

@@ -1,6 +1,7 @@
 #pragma once
 /// The study config (TOML; DESIGN.md "Study config"), parsed and validated in full before any work:
 /// every problem is a ConfigError "FILE:LINE: [section] key: what was expected, what was found".
+#include "training/deep_training.hpp"
 #include "training/flow.hpp"
 #include "training/stochastic.hpp"
 
@@ -22,6 +23,7 @@ struct TrainingConfig {
 struct GridConfig {
   std::vector<int> dim, train_length, test_length;  ///< d, N, M
   std::vector<std::string> shift, covariance, task;
+  std::vector<std::string> model;  ///< "lsa" (default), "lsa-L"
 };
 
 /// `[study] sampler`: auto uses the sufficient-statistic sampler wherever it is valid.
@@ -36,6 +38,7 @@ struct StudyConfig {
   SamplerChoice sampler = SamplerChoice::automatic;
   std::vector<GridConfig> grids;  ///< [grid], or the blocks of [[grid]]
   TrainingConfig training;
+  DeepTrainingOptions models;  ///< [models]: Adam for the lsa-L models of the grid axis `model`
   std::vector<std::string> predictors;
 };
 

@@ -21,6 +21,7 @@ struct ExportRow {
   std::string shift = "none";
   std::string covariance;
   std::string task = "linear";
+  std::string model = "lsa";
   std::string predictor;
   std::optional<double> risk, standard_error, theory;
   std::optional<long long> prompts;

@@ -37,7 +37,7 @@ std::string describe(const GridPoint& point) {
 }
 
 std::optional<UnitOutcome> evaluate(const Study& study, const WorkUnit& unit,
-                                    const std::vector<std::optional<LsaParameters>>& models,
+                                    const std::vector<SettingModel>& models,
                                     const std::function<bool()>& interrupted) {
   const auto start = Clock::now();
   const auto& config = study.config;
@@ -45,8 +45,11 @@ std::optional<UnitOutcome> evaluate(const Study& study, const WorkUnit& unit,
   const Covariance covariance = Covariance::parse(point.covariance, point.dim, config.seed);
   const PromptLaw law = PromptLaw::shifted(covariance, Shift::parse(point.shift), config.seed,
                                            Task::parse(point.task));
-  const PointModel model(covariance, point.train_length, law, point.test_length,
-                         models[point.setting]);
+  PointModel model(covariance, point.train_length, law, point.test_length,
+                   models[point.setting].one_layer);
+  if (const int depth = model_depth(point.model); depth > 0)
+    model.use_deep_model(depth, models[point.setting].deep);
+  model.set_tuning_address(config.seed, tuning_address(point));
   std::vector<std::unique_ptr<Predictor>> owned;
   std::vector<const Predictor*> predictors;
   for (const auto& name : config.predictors) {

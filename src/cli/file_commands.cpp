@@ -29,6 +29,7 @@ int run_export(const std::string& path, const std::string& format) {
       row.shift = data.points.shift[i];
       row.covariance = data.points.covariance[i];
       row.task = data.points.task[i];
+      row.model = data.points.model[i];
       row.predictor = columns.name;
       if (data.points.status[i] == 1) {
         row.risk = columns.risk[i];

@@ -66,6 +66,7 @@ std::vector<std::uint8_t> encode_model(const ModelRecord& model) {
   w.put(model.covariance);
   w.put(model.task);
   w.put(model.method);
+  w.put(model.model);
   auto put_matrix = [&](const Eigen::MatrixXd& m) {
     w.put<std::int64_t>(m.rows());
     w.put<std::int64_t>(m.cols());
@@ -96,6 +97,7 @@ ModelRecord decode_model(const std::vector<std::uint8_t>& bytes) {
   model.covariance = r.get_string();
   model.task = r.get_string();
   model.method = r.get_string();
+  model.model = r.get_string();
   auto get_matrix = [&] {
     const auto rows = r.get<std::int64_t>(), cols = r.get<std::int64_t>();
     const auto values = r.get_vector<double>();
@@ -170,7 +172,8 @@ void fill_theory(const Study& study, ResultData& result) {
     const Covariance covariance = Covariance::parse(point.covariance, point.dim, study.config.seed);
     const PromptLaw law = PromptLaw::shifted(covariance, Shift::parse(point.shift),
                                              study.config.seed, Task::parse(point.task));
-    const PointModel model(covariance, point.train_length, law, point.test_length);
+    PointModel model(covariance, point.train_length, law, point.test_length);
+    model.use_deep_model(model_depth(point.model));
     result.points.theory_source[i] = theory_source(law, point.test_length);
     for (auto& columns : result.predictors)
       columns.theory[i] = model.theory(columns.name).value_or(NAN);
@@ -251,7 +254,7 @@ int run_study(const Communicator& comm, const RunOptions& options) {
   const auto& config = study->config;
   const bool needs_model = std::find(config.predictors.begin(), config.predictors.end(), "lsa") !=
                            config.predictors.end();
-  std::vector<std::optional<LsaParameters>> models(study->settings.size());
+  std::vector<SettingModel> models(study->settings.size());
   std::vector<std::size_t> to_train;
   if (needs_model) {
     std::vector<bool> needed(study->settings.size(), false);
@@ -279,8 +282,13 @@ int run_study(const Communicator& comm, const RunOptions& options) {
   }
   std::vector<double> training_costs;
   for (std::size_t s : to_train) {
-    const double d = study->settings[s].dim;
-    training_costs.push_back(d * d * d + 1.0);
+    // Seconds, roughly: the flow is O(d³); Adam on lsa-L is steps x batch forward-backward passes.
+    const auto& setting = study->settings[s];
+    const double d = setting.dim;
+    const int depth = model_depth(setting.model);
+    training_costs.push_back(depth == 0 ? 1e-5 * d * d * d + 1e-3
+                                        : 6e-9 * config.models.steps * config.models.batch * depth *
+                                              (d + 1) * (d + 1) * (setting.train_length + 1));
   }
   const auto trainers = balanced_partition(training_costs, comm.size());
   std::map<std::size_t, ModelRecord> trained;

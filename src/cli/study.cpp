@@ -12,6 +12,7 @@
 
 #include <Eigen/LU>
 
+#include <algorithm>
 #include <chrono>
 #include <cmath>
 #include <map>
@@ -41,8 +42,12 @@ void decide_samplers(Study& study) {
       break;
     }
   std::map<std::pair<std::string, int>, Covariance> covariances;
+  const bool has_lsa = std::find(config.predictors.begin(), config.predictors.end(), "lsa") !=
+                       config.predictors.end();
   for (auto& point : study.points) {
     std::string obstacle = predictor_obstacle;
+    if (obstacle.empty() && has_lsa && point.model != "lsa")
+      obstacle = "predictor 'lsa' is the deep model " + point.model;
     if (obstacle.empty()) {
       const auto key = std::make_pair(point.covariance, point.dim);
       auto it = covariances.find(key);
@@ -71,13 +76,19 @@ Study expand_study(StudyConfig config) {
   const bool stochastic = config.training.method == TrainingMethod::sgd ||
                           config.training.method == TrainingMethod::adam;
   auto add_point = [&](int dim, int n, int m, const std::string& shift,
-                       const std::string& covariance, const std::string& task) {
-    const std::string setting_key = "d=" + std::to_string(dim) + ";N=" + std::to_string(n) +
-                                    ";covariance=" + covariance +
-                                    ";task=" + (stochastic ? task : "linear");
+                       const std::string& covariance, const std::string& task,
+                       const std::string& model) {
+    // Deeper models train by Adam on the configured task, like SGD and Adam for the one layer.
+    const bool deep = model != "lsa";
+    // The model enters the keys only when it is not the default, so that the one-layer study's
+    // keys (and so its random numbers and results) are the same with or without the axis.
+    const std::string model_suffix = deep ? ";model=" + model : std::string();
+    const std::string setting_key =
+        "d=" + std::to_string(dim) + ";N=" + std::to_string(n) + ";covariance=" + covariance +
+        ";task=" + (stochastic || deep ? task : "linear") + model_suffix;
     const std::string point_key = "d=" + std::to_string(dim) + ";N=" + std::to_string(n) +
                                   ";covariance=" + covariance + ";task=" + task +
-                                  ";M=" + std::to_string(m) + ";shift=" + shift;
+                                  ";M=" + std::to_string(m) + ";shift=" + shift + model_suffix;
     if (!seen.insert(point_key).second) return;  // repeated by another [[grid]] block
     auto [it, inserted] = setting_index.emplace(setting_key, study.settings.size());
     if (inserted) {
@@ -85,7 +96,8 @@ Study expand_study(StudyConfig config) {
       setting.dim = dim;
       setting.train_length = n;
       setting.covariance = covariance;
-      setting.task = stochastic ? task : "linear";
+      setting.task = stochastic || deep ? task : "linear";
+      setting.model = model;
       setting.key = setting_key;
       setting.random_address = stable_hash("train|" + setting_key);
       study.settings.push_back(setting);
@@ -97,6 +109,7 @@ Study expand_study(StudyConfig config) {
     point.shift = shift;
     point.covariance = covariance;
     point.task = task;
+    point.model = model;
     point.setting = it->second;
     point.random_address = stable_hash("point|" + point_key);
     study.points.push_back(std::move(point));
@@ -107,7 +120,9 @@ Study expand_study(StudyConfig config) {
         for (int m : grid.test_length)
           for (const auto& shift : grid.shift)
             for (const auto& covariance : grid.covariance)
-              for (const auto& task : grid.task) add_point(dim, n, m, shift, covariance, task);
+              for (const auto& task : grid.task)
+                for (const auto& model : grid.model)
+                  add_point(dim, n, m, shift, covariance, task, model);
   study.config = std::move(config);
   decide_samplers(study);
   return study;
@@ -115,7 +130,11 @@ Study expand_study(StudyConfig config) {
 
 double point_cost(const Study& study, const GridPoint& point) {
   return estimated_point_seconds(point.dim, point.test_length, study.config.predictors,
-                                 study.config.prompts, point.sufficient);
+                                 study.config.prompts, point.sufficient, model_depth(point.model));
+}
+
+std::uint64_t tuning_address(const GridPoint& point) {
+  return point.random_address ^ stable_hash("step tuning");
 }
 
 ModelRecord train_setting(const TrainingSetting& setting, const StudyConfig& config) {
@@ -128,7 +147,31 @@ ModelRecord train_setting(const TrainingSetting& setting, const StudyConfig& con
   model.covariance = setting.covariance;
   model.task = setting.task;
   model.method = to_string(config.training.method);
+  model.model = setting.model;
   const int dim = setting.dim;
+  if (const int depth = model_depth(setting.model); depth > 0) {
+    const Task task = Task::parse(setting.task);
+    PromptLaw law(covariance, task.noise_std);
+    law.task = task;
+    const auto trained = train_deep_lsa(law, setting.train_length, depth, config.models,
+                                        config.seed, setting.random_address);
+    model.method = "adam";
+    const Eigen::Index size = dim + 1;
+    model.value_projection.resize(depth * size, size);
+    model.key_query.resize(depth * size, size);
+    for (int l = 0; l < depth; ++l) {
+      model.value_projection.middleRows(l * size, size) =
+          trained.parameters.layers[l].value_projection;
+      model.key_query.middleRows(l * size, size) = trained.parameters.layers[l].key_query;
+    }
+    model.loss = trained.losses;
+    model.curves = {{"step", trained.steps}};
+    model.numbers["depth"] = depth;
+    model.numbers["steps"] = config.models.steps;
+    model.numbers["seconds"] =
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    return model;
+  }
   LsaParameters parameters;
   switch (config.training.method) {
     case TrainingMethod::flow: {
@@ -190,8 +233,20 @@ ModelRecord train_setting(const TrainingSetting& setting, const StudyConfig& con
   return model;
 }
 
-LsaParameters parameters_of(const ModelRecord& model) {
-  return {model.value_projection, model.key_query};
+SettingModel parameters_of(const ModelRecord& model) {
+  SettingModel result;
+  const int depth = model_depth(model.model);
+  if (depth == 0) {
+    result.one_layer = LsaParameters{model.value_projection, model.key_query};
+    return result;
+  }
+  const Eigen::Index size = model.dim + 1;
+  DeepLsaParameters deep;
+  for (int l = 0; l < depth; ++l)
+    deep.layers.push_back({model.value_projection.middleRows(l * size, size),
+                           model.key_query.middleRows(l * size, size)});
+  result.deep = std::move(deep);
+  return result;
 }
 
 ResultData empty_result(const Study& study, std::vector<ModelRecord> models) {
@@ -210,6 +265,7 @@ ResultData empty_result(const Study& study, std::vector<ModelRecord> models) {
     data.points.shift.push_back(point.shift);
     data.points.covariance.push_back(point.covariance);
     data.points.task.push_back(point.task);
+    data.points.model.push_back(point.model);
     data.points.status.push_back(0);
     data.points.seconds.push_back(0.0);
     data.points.theory_source.push_back("none");

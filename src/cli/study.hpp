@@ -2,7 +2,10 @@
 /// A study: the config's grid expanded into points (the Cartesian product, in the order d, N, M,
 /// shift, covariance), and the distinct training settings the points share.
 #include "cli/config.hpp"
+#include "core/deep_lsa.hpp"
 #include "io/result_file.hpp"
+
+#include <optional>
 
 #include <cstdint>
 #include <string>
@@ -13,13 +16,15 @@ namespace icl {
 struct TrainingSetting {
   int dim = 0, train_length = 0;
   std::string covariance, task = "linear";
-  std::string key;  ///< "d=5;N=10;covariance=identity;task=linear": the /models group
+  std::string model = "lsa";  ///< the grid axis `model`
+  std::string key;            ///< "d=5;N=10;covariance=identity;task=linear": the /models group
   std::uint64_t random_address = 0;  ///< stable_hash("train|" + key)
 };
 
 struct GridPoint {
   int dim = 0, train_length = 0, test_length = 0;
   std::string shift, covariance, task = "linear";
+  std::string model = "lsa";         ///< "lsa" or "lsa-L"
   std::size_t setting = 0;           ///< index into Study::settings
   std::uint64_t random_address = 0;  ///< stable_hash of the point's canonical text
   bool sufficient = false;  ///< evaluated by the sufficient-statistic sampler (src/evaluation)
@@ -35,6 +40,9 @@ struct Study {
 /// "sufficient"` is asked for a point it cannot serve (a nonlinear task, knn3, ...).
 Study expand_study(StudyConfig config);
 
+/// Where the point's gd-L and pgd-L draw the prompts that tune their step.
+std::uint64_t tuning_address(const GridPoint& point);
+
 /// The cost model's estimate for one point (seconds on one core).
 double point_cost(const Study& study, const GridPoint& point);
 
@@ -42,8 +50,14 @@ double point_cost(const Study& study, const GridPoint& point);
 /// V_rdm equivalent for random-exp). Throws NumericalError on divergence.
 ModelRecord train_setting(const TrainingSetting& setting, const StudyConfig& config);
 
-/// The LSA parameters stored in a model record.
-LsaParameters parameters_of(const ModelRecord& model);
+/// A trained model of a setting: ZFB's one layer or an lsa-L stack.
+struct SettingModel {
+  std::optional<LsaParameters> one_layer;
+  std::optional<DeepLsaParameters> deep;
+};
+
+/// The parameters stored in a model record (W_PV and W_KQ hold the layers stacked vertically).
+SettingModel parameters_of(const ModelRecord& model);
 
 /// A result file for the study with every point pending and the given models.
 ResultData empty_result(const Study& study, std::vector<ModelRecord> models);

@@ -2,6 +2,8 @@
 
 #include "core/errors.hpp"
 
+#include <string>
+
 namespace icl {
 namespace {
 
@@ -13,6 +15,18 @@ Eigen::MatrixXd masked_moment(const Eigen::MatrixXd& z) {
 }
 
 }  // namespace
+
+int model_depth(std::string_view model) {
+  if (model == "lsa") return 0;
+  const std::string text(model);
+  if (model.rfind("lsa-", 0) == 0 && model.size() > 4 &&
+      text.find_first_not_of("0123456789", 4) == std::string::npos && model.size() <= 6) {
+    const int depth = std::stoi(text.substr(4));
+    if (depth >= 1 && depth <= 16) return depth;
+  }
+  throw ConfigError("unknown model '" + text +
+                    "', expected lsa (ZFB's one layer) or lsa-L with 1 <= L <= 16 layers");
+}
 
 DeepLsaParameters DeepLsaParameters::zero(int dim, int depth) {
   DeepLsaParameters parameters;

@@ -15,9 +15,15 @@
 
 #include <Eigen/Core>
 
+#include <string_view>
 #include <vector>
 
 namespace icl {
+
+/// The grid axis `model`: "lsa" (ZFB's one-layer model, trained by [training] method) is depth 0;
+/// "lsa-L" (this file's L-layer model, trained by Adam, [models]) is depth L, 1 <= L <= 16. Throws
+/// ConfigError naming the text and the valid forms.
+int model_depth(std::string_view model);
 
 /// One LsaParameters per layer.
 struct DeepLsaParameters {

@@ -1,5 +1,6 @@
 #include "core/predictors.hpp"
 
+#include "core/baselines.hpp"
 #include "core/errors.hpp"
 #include "core/parse.hpp"
 
@@ -17,8 +18,9 @@
 namespace icl {
 namespace {
 
-constexpr std::array<std::string_view, 9> predictor_names = {
-    "lsa", "lsa-theory", "ols", "ridge", "gd1", "gd1-opt", "best-lsa", "zero", "knn3"};
+constexpr std::array<std::string_view, 11> predictor_names = {
+    "lsa",  "lsa-theory", "ols",      "ridge", "gd1", "gd1-opt",
+    "gd-L", "pgd-L",      "best-lsa", "zero",  "knn3"};
 
 /// ŷ = hᵀ V x_q.
 class PreconditionedPredictor final : public Predictor {
@@ -70,6 +72,34 @@ class TrainedLsaPredictor final : public Predictor {
 
  private:
   LsaParameters parameters_;
+};
+
+/// The trained lsa-L model's forward pass on the prompt's embedding.
+class DeepLsaPredictor final : public Predictor {
+ public:
+  explicit DeepLsaPredictor(DeepLsaParameters parameters) : parameters_(std::move(parameters)) {}
+  double predict(const Prompt& prompt, const PromptMoments&) const override {
+    return deep_lsa_predict(embed(prompt), parameters_);
+  }
+
+ private:
+  DeepLsaParameters parameters_;
+};
+
+/// k steps of (preconditioned) gradient descent with a tuned step (core/baselines.hpp).
+class GradientStepsPredictor final : public Predictor {
+ public:
+  GradientStepsPredictor(Eigen::MatrixXd preconditioner, double step, int steps)
+      : preconditioner_(std::move(preconditioner)), step_(step), steps_(steps) {}
+  double predict(const Prompt& prompt, const PromptMoments& moments) const override {
+    return gradient_steps_predict(prompt, moments.label_weighted_mean, preconditioner_, step_,
+                                  steps_);
+  }
+
+ private:
+  Eigen::MatrixXd preconditioner_;
+  double step_;
+  int steps_;
 };
 
 /// Min-norm least squares (penalty 0) or ridge. The rank-revealing complete orthogonal
@@ -154,7 +184,7 @@ LinearForm LinearForm::fixed(Eigen::MatrixXd preconditioner) {
 
 bool has_linear_form(std::string_view predictor, bool lsa_trained_without_p_q) {
   if (predictor == "lsa") return lsa_trained_without_p_q;
-  return predictor != "knn3";
+  return predictor != "knn3" && predictor != "gd-L" && predictor != "pgd-L";
 }
 
 namespace {
@@ -330,7 +360,10 @@ PointModel::PointModel(const Covariance& training_covariance, int train_length,
 PointModel::PointModel(const Covariance& training_covariance, int train_length,
                        const PromptLaw& test_law, int test_length,
                        std::optional<LsaParameters> trained)
-    : noise_std_(test_law.noise_std), trained_(std::move(trained)) {
+    : noise_std_(test_law.noise_std),
+      trained_(std::move(trained)),
+      test_law_(test_law),
+      test_length_(test_length) {
   if (training_covariance.dim() != test_law.dim())
     throw ConfigError("training covariance '" + training_covariance.spec() + "' and test law '" +
                       test_law.inputs.spec() + "' have different dimensions");
@@ -368,11 +401,22 @@ std::optional<double> PointModel::risk_of(const Eigen::MatrixXd& preconditioner)
       law_);
 }
 
+void PointModel::use_deep_model(int depth, std::optional<DeepLsaParameters> parameters) {
+  depth_ = depth;
+  deep_ = std::move(parameters);
+}
+
+void PointModel::set_tuning_address(std::uint64_t seed, std::uint64_t address) {
+  tuning_seed_ = seed;
+  tuning_address_ = address;
+}
+
 std::optional<double> PointModel::theory(std::string_view predictor) const {
   check_predictor_name(predictor, "theory");
   const int dim = static_cast<int>(training_preconditioner_.rows());
   const Eigen::MatrixXd identity = Eigen::MatrixXd::Identity(dim, dim);
   // `lsa` is compared with the global minimum that Theorem 4.1 says training reaches.
+  if (predictor == "lsa" && depth_ > 0) return std::nullopt;  // a deep model: Monte Carlo only
   if (predictor == "lsa" || predictor == "lsa-theory") return risk_of(training_preconditioner_);
   if (predictor == "best-lsa") return risk_of(best_preconditioner_);
   if (predictor == "gd1") return risk_of(identity);
@@ -403,6 +447,19 @@ std::optional<double> PointModel::theory(std::string_view predictor) const {
 
 std::unique_ptr<Predictor> PointModel::make(std::string_view predictor) const {
   check_predictor_name(predictor, "predictor");
+  if (predictor == "lsa" && depth_ > 0) {
+    if (!deep_) throw ConfigError("predictor 'lsa' needs a trained lsa-" + std::to_string(depth_));
+    return std::make_unique<DeepLsaPredictor>(*deep_);
+  }
+  if (predictor == "gd-L" || predictor == "pgd-L") {
+    const int dim = static_cast<int>(training_preconditioner_.rows());
+    const Eigen::MatrixXd preconditioner =
+        predictor == "gd-L" ? Eigen::MatrixXd::Identity(dim, dim) : training_preconditioner_;
+    const int steps = std::max(depth_, 1);
+    const double step = tune_gradient_step(test_law_, test_length_, preconditioner, steps,
+                                           tuning_seed_, tuning_address_);
+    return std::make_unique<GradientStepsPredictor>(preconditioner, step, steps);
+  }
   if (predictor == "lsa") {
     if (!trained_) throw ConfigError("predictor 'lsa' needs a trained model");
     return std::make_unique<TrainedLsaPredictor>(*trained_);

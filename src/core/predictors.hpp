@@ -2,6 +2,7 @@
 /// Predictors evaluated on a sampled test prompt (DESIGN.md names), and the closed-form risk of
 /// each one where a closed form exists.
 #include "core/covariance.hpp"
+#include "core/deep_lsa.hpp"
 #include "core/lsa.hpp"
 #include "core/prompt.hpp"
 #include "core/theory.hpp"
@@ -88,6 +89,12 @@ class PointModel {
   double gd1_optimal_step() const { return gd1_optimal_step_; }
   double ridge_penalty() const { return noise_std_ * noise_std_; }
 
+  /// The point's `lsa` is an lsa-L model (depth >= 1): no closed form, and `make("lsa")` runs
+  /// `parameters` (when given). gd-L and pgd-L then take L steps (1 for ZFB's one layer).
+  void use_deep_model(int depth, std::optional<DeepLsaParameters> parameters = std::nullopt);
+  /// Where gd-L and pgd-L draw the prompts that tune their step (never the evaluation's).
+  void set_tuning_address(std::uint64_t seed, std::uint64_t address);
+
   /// The closed-form risk E(ŷ − y_q)² of a predictor, if it has one here.
   std::optional<double> theory(std::string_view predictor) const;
   /// A predictor ready to run on prompts of this point. Throws ConfigError for `lsa` without a
@@ -106,6 +113,11 @@ class PointModel {
   Eigen::MatrixXd best_preconditioner_;
   double gd1_optimal_step_;
   std::optional<LsaParameters> trained_;
+  int depth_ = 0;
+  std::optional<DeepLsaParameters> deep_;
+  PromptLaw test_law_;
+  int test_length_;
+  std::uint64_t tuning_seed_ = 1, tuning_address_ = 0x7a11e5ull;
 };
 
 }  // namespace icl

@@ -136,7 +136,7 @@ std::optional<std::vector<RunningStatistics>> estimate_point(
 }
 
 double estimated_point_seconds(int dim, int test_length, std::span<const std::string> predictors,
-                               std::uint32_t prompts, bool sufficient) {
+                               std::uint32_t prompts, bool sufficient, int depth) {
   if (sufficient) {
     // Per prompt: Bartlett's d(d−1)/2 normals and d gammas (d·M normals when M < d), S = X̃X̃ᵀ,
     // then O(d) for a diagonal V, about d³ flops for a dense one, an eigendecomposition for ols
@@ -167,14 +167,23 @@ double estimated_point_seconds(int dim, int test_length, std::span<const std::st
       per_prompt += 1.0e-9 * (m * d * d + d * d * d) + 5.0e-7;
     else if (name == "knn3")
       per_prompt += 2.1e-8 * m * d;
+    else if (name == "lsa" && depth > 0)
+      per_prompt += 6.0e-9 * depth * (d + 1) * (d + 1) * (m + 1);  // the forward pass, L layers
     else if (name == "lsa")
       per_prompt += 2.0e-9 * (m * d + d * d);
+    else if (name == "gd-L" || name == "pgd-L")
+      per_prompt += 2.0e-9 * std::max(depth, 1) * (2.0 * m * d + d * d);
     else if (name == "lsa-theory" || name == "best-lsa")
       per_prompt += 3.0e-9 * d * d;
     else
       per_prompt += 1.0e-9 * d;
   }
-  return per_prompt * prompts;
+  // gd-L and pgd-L tune their step once per point: S of 1000 prompts, then about 71 risks.
+  double tuning = 0;
+  for (const auto& name : predictors)
+    if (name == "gd-L" || name == "pgd-L")
+      tuning += 1.0e-9 * (1000.0 * m * d * d + 71.0 * 1000.0 * std::max(depth, 1) * 2.0 * d * d);
+  return per_prompt * prompts + tuning;
 }
 
 }  // namespace icl

@@ -71,6 +71,6 @@ std::optional<std::vector<RunningStatistics>> estimate_point(
 /// Estimated seconds for one point on one core (the partition's cost model). Coefficients were
 /// measured on the project's 2-core machines (tests/bench/cost_model.sh re-measures them).
 double estimated_point_seconds(int dim, int test_length, std::span<const std::string> predictors,
-                               std::uint32_t prompts, bool sufficient = false);
+                               std::uint32_t prompts, bool sufficient = false, int depth = 0);
 
 }  // namespace icl

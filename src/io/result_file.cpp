@@ -71,6 +71,7 @@ void write_contents(const std::string& path, const ResultData& data) {
   h5::write_strings(points, "shift", data.points.shift);
   h5::write_strings(points, "covariance", data.points.covariance);
   h5::write_strings(points, "task", data.points.task);
+  h5::write_strings(points, "model", data.points.model);
   h5::write_bytes(points, "status", data.points.status);
   h5::write_doubles(points, "seconds", data.points.seconds);
   h5::write_doubles(points, "estimated_seconds", data.points.estimated_seconds);
@@ -99,6 +100,7 @@ void write_contents(const std::string& path, const ResultData& data) {
     h5::write_attribute(group, "covariance", model.covariance);
     h5::write_attribute(group, "task", model.task);
     h5::write_attribute(group, "method", model.method);
+    h5::write_attribute(group, "model", model.model);
     for (const auto& [name, value] : model.numbers) h5::write_attribute(group, name, value);
     h5::write_matrix(group, "W_PV", model.value_projection);
     h5::write_matrix(group, "W_KQ", model.key_query);
@@ -184,6 +186,10 @@ ResultData read_result_contents(const h5::Handle& file, const std::string& path)
   data.points.shift = h5::read_strings(points, "shift");
   data.points.covariance = h5::read_strings(points, "covariance");
   data.points.task = h5::read_strings(points, "task");
+  // Files written before the model axis existed hold ZFB's one-layer model throughout.
+  data.points.model = h5::exists(points, "model")
+                          ? h5::read_strings(points, "model")
+                          : std::vector<std::string>(data.points.task.size(), "lsa");
   data.points.status = h5::read_bytes(points, "status");
   data.points.seconds = h5::read_doubles(points, "seconds");
   data.points.estimated_seconds = h5::read_doubles(points, "estimated_seconds");
@@ -204,6 +210,7 @@ ResultData read_result_contents(const h5::Handle& file, const std::string& path)
   check_length(data.points.shift.size(), "/points/shift");
   check_length(data.points.covariance.size(), "/points/covariance");
   check_length(data.points.task.size(), "/points/task");
+  check_length(data.points.model.size(), "/points/model");
   check_length(data.points.seconds.size(), "/points/seconds");
   check_length(data.points.estimated_seconds.size(), "/points/estimated_seconds");
   check_length(data.points.theory_source.size(), "/points/theory_source");
@@ -240,13 +247,15 @@ ResultData read_result_contents(const h5::Handle& file, const std::string& path)
     model.covariance = h5::read_string_attribute(group, "covariance");
     model.task = h5::read_string_attribute(group, "task");
     model.method = h5::read_string_attribute(group, "method");
+    if (h5::has_attribute(group, "model")) model.model = h5::read_string_attribute(group, "model");
     model.value_projection = h5::read_matrix(group, "W_PV");
     model.key_query = h5::read_matrix(group, "W_KQ");
     model.loss = h5::read_doubles(group, "loss");
     for (const auto& child : h5::list_children(group))
       if (child != "W_PV" && child != "W_KQ" && child != "loss")
         model.curves[child] = h5::read_doubles(group, child);
-    for (const char* name : {"converged", "loss_gap", "seconds", "final_distance", "steps"})
+    for (const char* name :
+         {"converged", "loss_gap", "seconds", "final_distance", "steps", "depth"})
       if (h5::has_attribute(group, name))
         model.numbers[name] = h5::read_double_attribute(group, name);
     data.models.push_back(std::move(model));

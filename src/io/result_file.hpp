@@ -33,6 +33,7 @@ struct Provenance {
 struct PointTable {
   std::vector<std::int64_t> dim, train_length, test_length;
   std::vector<std::string> shift, covariance, task;
+  std::vector<std::string> model;         ///< "lsa" or "lsa-L" (the grid axis `model`)
   std::vector<std::uint8_t> status;       ///< 0 pending, 1 done
   std::vector<double> seconds;            ///< wall time of the point's evaluation (0 while pending)
   std::vector<double> estimated_seconds;  ///< the partition's cost model for the point
@@ -53,6 +54,7 @@ struct ModelRecord {
   std::string key;
   std::int64_t dim = 0, train_length = 0;
   std::string covariance, task = "linear", method;
+  std::string model = "lsa";  ///< "lsa-L": W_PV and W_KQ hold the L layers stacked vertically
   Eigen::MatrixXd value_projection, key_query;  ///< W_PV, W_KQ
   std::vector<double> loss;                     ///< the training curve
   /// Further curves aligned with `loss`: "time" or "step", "distance", "balance", "p_norm",

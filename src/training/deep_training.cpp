@@ -120,6 +120,8 @@ DeepTrainingResult train_deep_lsa(const PromptLaw& law, int train_length, int de
     double rate = options.learning_rate;
     if (options.decay_every > 0)
       rate *= std::pow(options.decay_factor, static_cast<double>(step / options.decay_every));
+    const double warmup_steps = options.warmup_fraction * options.steps;
+    if (step < warmup_steps) rate *= (step + 1.0) / warmup_steps;
     const double t = step + 1.0;
     const double correction1 = 1.0 - std::pow(options.adam_beta1, t);
     const double correction2 = 1.0 - std::pow(options.adam_beta2, t);

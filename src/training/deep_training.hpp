@@ -17,6 +17,9 @@ struct DeepTrainingOptions {
   double learning_rate = 1e-3;
   double sigma = 0.05;            ///< initial entries iid N(0, σ²)
   std::uint32_t decay_every = 0;  ///< multiply the rate by decay_factor every this many steps
+  /// The rate rises linearly over the first warmup_fraction of the steps: deeper models are
+  /// polynomials of degree 2L + 1 in the inputs, and full-size early steps make them diverge.
+  double warmup_fraction = 0.1;
   double decay_factor = 0.5;
   double adam_beta1 = 0.9, adam_beta2 = 0.999, adam_epsilon = 1e-8;
   double divergence_factor = 1e6;  ///< a minibatch loss above this times the first one diverged

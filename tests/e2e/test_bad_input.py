@@ -94,6 +94,12 @@ BROKEN = [
     ("steps zero", replaced('method = "flow"', 'method = "adam"\nsteps = 0'), "[training] steps"),
     ("batch absurd", replaced('method = "flow"', 'method = "sgd"\nbatch = 100000000000'), "[training] batch"),
     ("tolerance NaN", replaced('method = "flow"', 'method = "flow"\ntolerance = nan'), "[training] tolerance"),
+    ("unknown model", replaced("d = [3]", 'd = [3]\nmodel = ["transformer"]'), "[grid] model"),
+    ("model depth 0", replaced("d = [3]", 'd = [3]\nmodel = ["lsa-0"]'), "[grid] model"),
+    ("model too deep", replaced("d = [3]", 'd = [3]\nmodel = ["lsa-17"]'), "[grid] model"),
+    ("models key unknown", BASE + "\n[models]\nepochs = 3\n", "[models] epochs: unknown key"),
+    ("models learning rate negative", BASE + "\n[models]\nlearning_rate = -0.1\n",
+     "[models] learning_rate"),
 ]
 
 

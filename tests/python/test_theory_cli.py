@@ -5,9 +5,9 @@ import io
 import numpy as np
 import pytest
 
-HEADER = ["point", "d", "N", "M", "shift", "covariance", "task", "predictor", "risk", "stderr",
+HEADER = ["point", "d", "N", "M", "shift", "covariance", "task", "model", "predictor", "risk", "stderr",
           "prompts", "theory"]
-PREDICTOR, RISK, STDERR, PROMPTS, THEORY = 7, 8, 9, 10, 11
+PREDICTOR, RISK, STDERR, PROMPTS, THEORY = 8, 9, 10, 11, 12
 
 
 def rows(output):

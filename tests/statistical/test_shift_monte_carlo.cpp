@@ -17,14 +17,15 @@ namespace {
 
 constexpr std::uint64_t seed = 424242;
 
-void check_shift(const std::string& covariance_spec, const std::string& shift_text, int train_length,
-                 int test_length, std::uint32_t prompts = 150000) {
+void check_shift(const std::string& covariance_spec, const std::string& shift_text,
+                 int train_length, int test_length, std::uint32_t prompts = 150000) {
   const Covariance covariance = Covariance::parse(covariance_spec, 5, seed);
   const PromptLaw law = PromptLaw::shifted(covariance, Shift::parse(shift_text), seed);
-  const std::string label = covariance_spec + " shift=" + shift_text + " N=" +
-                            std::to_string(train_length) + " M=" + std::to_string(test_length);
-  const std::size_t compared =
-      testing::check_against_theory(covariance, train_length, law, test_length, label, seed, prompts);
+  const std::string label = covariance_spec + " shift=" + shift_text +
+                            " N=" + std::to_string(train_length) +
+                            " M=" + std::to_string(test_length);
+  const std::size_t compared = testing::check_against_theory(covariance, train_length, law,
+                                                             test_length, label, seed, prompts);
   BOOST_TEST(compared >= 4u, shift_text << " has too few closed forms");
 }
 

@@ -111,8 +111,8 @@ BOOST_AUTO_TEST_CASE(tanh_and_relu_2nn_theory_from_estimated_task_moments) {
 }
 
 BOOST_AUTO_TEST_CASE(estimated_task_moments_match_the_closed_forms) {
-  // The Monte Carlo estimator of the task moments, run on tasks that have closed forms: the risks it
-  // implies agree with the closed-form ones to 1% (its error is about 0.1-0.4%).
+  // The Monte Carlo estimator of the task moments, run on tasks that have closed forms: the risks
+  // it implies agree with the closed-form ones to 1% (its error is about 0.1-0.4%).
   const Covariance covariance = Covariance::parse(diag, 4, seed);
   for (const char* name : {"relu", "quadratic"}) {
     const Task task = Task::parse(name);
@@ -120,7 +120,8 @@ BOOST_AUTO_TEST_CASE(estimated_task_moments_match_the_closed_forms) {
     theory::TaskMomentLaw estimated = exact;
     estimate_task_moments(task, covariance.matrix(), estimated);
     const Eigen::MatrixXd v = theory::gamma(covariance.matrix(), 10).inverse();
-    for (const Eigen::MatrixXd& preconditioner : {v, Eigen::MatrixXd(Eigen::MatrixXd::Identity(4, 4))}) {
+    for (const Eigen::MatrixXd& preconditioner :
+         {v, Eigen::MatrixXd(Eigen::MatrixXd::Identity(4, 4))}) {
       const double a = theory::preconditioner_risk(preconditioner, exact);
       const double b = theory::preconditioner_risk(preconditioner, estimated);
       BOOST_TEST(std::abs(a - b) < 0.01 * a, name << ": closed form " << a << ", estimated " << b);

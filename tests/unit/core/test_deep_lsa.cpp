@@ -2,6 +2,7 @@
 #include <boost/test/unit_test.hpp>
 
 #include "core/deep_lsa.hpp"
+#include "core/errors.hpp"
 #include "core/rng.hpp"
 
 #include <Eigen/Core>
@@ -113,4 +114,12 @@ BOOST_AUTO_TEST_CASE(one_layer_is_zfb_with_the_value_projection_negated) {
   zfb.value_projection = -zfb.value_projection;
   const double deep = deep_lsa_predict(embed(prompt), parameters);
   BOOST_TEST(deep == lsa_predict_full(prompt, zfb), boost::test_tools::tolerance(1e-12));
+}
+
+BOOST_AUTO_TEST_CASE(model_names) {
+  BOOST_TEST(model_depth("lsa") == 0);
+  BOOST_TEST(model_depth("lsa-1") == 1);
+  BOOST_TEST(model_depth("lsa-16") == 16);
+  for (const char* bad : {"lsa-0", "lsa-17", "lsa-", "lsa-2x", "softmax-2-2", "LSA"})
+    BOOST_CHECK_THROW(model_depth(bad), ConfigError);
 }

@@ -215,8 +215,8 @@ BOOST_AUTO_TEST_CASE(batched_philox_equals_random123_block_by_block) {
   const std::uint64_t seed = 0x0123456789abcdefull, point = 0xfedcba9876543210ull;
   RandomStream random(seed, {point, 77, Stream::query});
   r123::Philox4x32 philox;
-  const r123::Philox4x32::key_type key = {{static_cast<std::uint32_t>(seed),
-                                           static_cast<std::uint32_t>(seed >> 32)}};
+  const r123::Philox4x32::key_type key = {
+      {static_cast<std::uint32_t>(seed), static_cast<std::uint32_t>(seed >> 32)}};
   for (std::uint32_t block = 0; block < 40; ++block) {
     const r123::Philox4x32::ctr_type counter = {
         {static_cast<std::uint32_t>(point), static_cast<std::uint32_t>(point >> 32), 77u,

@@ -1,0 +1,118 @@
+"""Beyond the paper (issue 11): do deeper linear-attention models learn across random covariances?
+
+ZFB's Figure 1 layout with the lsa-L models added, and the gap to OLS against depth, measured."""
+import re
+
+import numpy as np
+
+from .figures import _save, _select, plt
+
+_DEEP = re.compile(r"^lsa-(\d+)$")
+
+
+def depths(t):
+    """The lsa-L rows present, as {L: name}, by depth."""
+    found = {int(m.group(1)): name for name in set(t["predictor"]) if (m := _DEEP.match(name))}
+    return dict(sorted(found.items()))
+
+
+def _tests(t):
+    shifts = set(t["shift"][np.isin(t["predictor"], list(depths(t).values()))])
+    scale = lambda s: float(s.split("=")[1]) if s.startswith("random-cov-scale") else 0.0
+    return sorted(shifts, key=scale)
+
+
+def _series(t, predictor, **where):
+    r = _select(t, predictor=predictor, **where)
+    order = np.argsort(t["M"][r])
+    return t["M"][r][order], t["risk"][r][order], t["stderr"][r][order]
+
+
+def _setting(t):
+    deep = np.isin(t["predictor"], list(depths(t).values()))
+    return int(t["d"][deep].max()), int(t["N"][deep].max())
+
+
+def depth_panels(t, folder, name):
+    """Rows: training covariance; columns: test law; error / d against M for ZFB's one layer (black),
+    lsa-L (colour by L, solid), L steps of preconditioned GD with a tuned step (same colour, dashed)
+    and OLS (grey, dotted)."""
+    d, n = _setting(t)
+    trainings = [c for c in ("identity", "random-exp") if (t["covariance"] == c).any()]
+    tests = _tests(t)
+    fig, axes = plt.subplots(len(trainings), len(tests), figsize=(3.6 * len(tests), 3.2 * len(trainings)),
+                             squeeze=False)
+    colours = plt.cm.viridis(np.linspace(0, 0.85, max(len(depths(t)), 1)))
+    for row, training in enumerate(trainings):
+        for col, test in enumerate(tests):
+            ax = axes[row][col]
+            where = dict(d=d, N=n, covariance=training, shift=test)
+            m, risk, _ = _series(t, "lsa", **where)
+            if len(m):
+                ax.plot(m, risk / d, "k-", marker="o", ms=3, lw=1, label="lsa (ZFB, flow)")
+            for colour, (depth, model) in zip(colours, depths(t).items()):
+                m, risk, _ = _series(t, model, **where)
+                if len(m):
+                    ax.plot(m, risk / d, "-", color=colour, marker="o", ms=3, lw=1, label=model)
+                m, risk, _ = _series(t, f"pgd-{depth}", **where)
+                if len(m):
+                    ax.plot(m, risk / d, "--", color=colour, lw=1, label=f"{depth}-step PGD")
+            m, risk, _ = _series(t, "ols", **where)
+            if len(m):
+                ax.plot(m, np.maximum(risk, 1e-6 * d) / d, ":", color="grey", lw=1.5, label="OLS")
+            ax.set(xscale="log", yscale="log", xlabel="M", ylabel="error / d",
+                   title=f"train {training}, test {test}")
+            ax.grid(True, which="both", alpha=0.3)
+    axes[0][0].legend(fontsize=6)
+    fig.suptitle(f"deeper linear attention across random covariances (d = {d}, N = {n})")
+    fig.tight_layout()
+    return _save(fig, folder, name)
+
+
+def depth_summary(t):
+    """Per training covariance and test law, at the largest M: the gap to OLS relative to the zero
+    predictor, (risk − risk_OLS) / risk_zero, for ZFB's one layer and every lsa-L, next to L steps of
+    preconditioned GD. Returns (rows, statement)."""
+    d, n = _setting(t)
+    rows, sentences = [], []
+    for training in ("identity", "random-exp"):
+        for test in _tests(t):
+            where = dict(d=d, N=n, covariance=training, shift=test)
+            present = _select(t, **where)
+            if not present.any():
+                continue
+            m = int(t["M"][present].max())
+
+            def value(predictor):
+                r = _select(t, predictor=predictor, M=m, **where)
+                return (float(t["risk"][r][0]), float(t["stderr"][r][0])) if r.any() else (np.nan, np.nan)
+
+            ols, zero = value("ols")[0], value("zero")[0]
+            if not np.isfinite(zero) or zero <= 0:
+                continue
+            row = {"training": training, "test": test, "M": m}
+            gaps = {}
+            for label, predictor in [("lsa", "lsa")] + [(f"lsa-{k}", name) for k, name in depths(t).items()]:
+                risk, stderr = value(predictor)
+                row[label] = (risk - ols) / zero
+                row[label + " ±"] = stderr / zero
+                gaps[label] = row[label]
+            for k in depths(t):
+                risk, _ = value(f"pgd-{k}")
+                row[f"pgd-{k}"] = (risk - ols) / zero
+            rows.append(row)
+            deep = [gaps[f"lsa-{k}"] for k in depths(t) if np.isfinite(gaps.get(f"lsa-{k}", np.nan))]
+            if len(deep) >= 2:
+                ks = list(depths(t))
+                first, last = deep[0], deep[-1]
+                falls = all(b < a for a, b in zip(deep, deep[1:]))
+                trend = ("falls at every added layer" if falls else
+                         "falls overall" if last < first else "does not fall")
+                per_layer = (last / first) ** (1 / (len(deep) - 1)) if first > 0 and last > 0 else np.nan
+                sentences.append(
+                    f"trained on {training}, tested on {test} (M = {m}): the gap to OLS {trend}, "
+                    f"from {first:.3g} at L = {ks[0]} to {last:.3g} at L = {ks[-1]}"
+                    + (f" (x{per_layer:.2f} per layer)" if np.isfinite(per_layer) else "")
+                    + f"; {ks[-1]}-step PGD: {row[f'pgd-{ks[-1]}']:.3g}")
+    statement = " ".join(f"{s[0].upper()}{s[1:]}." for s in sentences)
+    return rows, statement
