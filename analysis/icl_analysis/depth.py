@@ -16,8 +16,14 @@ def depths(t):
     return dict(sorted(found.items()))
 
 
+def softmax_models(t):
+    """The softmax-L-H rows present, by depth then heads."""
+    names = [n for n in set(t["predictor"]) if re.match(r"^softmax-\d+-\d+$", n)]
+    return sorted(names, key=lambda n: tuple(int(x) for x in n.split("-")[1:]))
+
+
 def _tests(t):
-    shifts = set(t["shift"][np.isin(t["predictor"], list(depths(t).values()))])
+    shifts = set(t["shift"][np.isin(t["predictor"], list(depths(t).values()) + softmax_models(t))])
     scale = lambda s: float(s.split("=")[1]) if s.startswith("random-cov-scale") else 0.0
     return sorted(shifts, key=scale)
 
@@ -29,7 +35,7 @@ def _series(t, predictor, **where):
 
 
 def _setting(t):
-    deep = np.isin(t["predictor"], list(depths(t).values()))
+    deep = np.isin(t["predictor"], list(depths(t).values()) + softmax_models(t))
     return int(t["d"][deep].max()), int(t["N"][deep].max())
 
 
@@ -57,6 +63,11 @@ def depth_panels(t, folder, name):
                 m, risk, _ = _series(t, f"pgd-{depth}", **where)
                 if len(m):
                     ax.plot(m, risk / d, "--", color=colour, lw=1, label=f"{depth}-step PGD")
+            for style, model in zip(("-.", (0, (3, 1, 1, 1)), (0, (1, 1))), softmax_models(t)):
+                m, risk, _ = _series(t, model, **where)
+                if len(m):
+                    ax.plot(m, risk / d, linestyle=style, color="tab:red", marker="s", ms=3, lw=1,
+                            label=model)
             m, risk, _ = _series(t, "ols", **where)
             if len(m):
                 ax.plot(m, np.maximum(risk, 1e-6 * d) / d, ":", color="grey", lw=1.5, label="OLS")
@@ -97,6 +108,9 @@ def depth_summary(t):
                 row[label] = (risk - ols) / zero
                 row[label + " ±"] = stderr / zero
                 gaps[label] = row[label]
+            for name in softmax_models(t):
+                risk, _ = value(name)
+                row[name] = (risk - ols) / zero
             for k in depths(t):
                 risk, _ = value(f"pgd-{k}")
                 row[f"pgd-{k}"] = (risk - ols) / zero

@@ -161,7 +161,7 @@ def make_figures(t, fits, models, folder):
                      figures.random_covariance_panels(t, folder, "random_covariance", d, tests, limits)))
     if models:
         made.append(("training trajectories", figures.training_trajectories(models, folder, "training")))
-    if depth.depths(t):
+    if depth.depths(t) or depth.softmax_models(t):
         made.append(("deeper models across random covariances (ZFB Figure 1 with depth)",
                      depth.depth_panels(t, folder, "depth")))
     return made
@@ -206,10 +206,10 @@ def write_report(path, folder):
              + (f"; mean z² = {np.mean(z**2):.3f}." if len(z) else "."), ""]
     if flagged:
         lines += [markdown_table(flagged[:50], agreement_columns), ""]
-    if depth.depths(t):
+    if depth.depths(t) or depth.softmax_models(t):
         depth_rows, statement = depth.depth_summary(t)
         columns = ["training", "test", "M", "lsa"] + [f"lsa-{k}" for k in depth.depths(t)] + \
-                  [f"pgd-{k}" for k in depth.depths(t)]
+                  depth.softmax_models(t) + [f"pgd-{k}" for k in depth.depths(t)]
         lines += ["## Beyond the paper: deeper models across random covariances", "",
                   "Gap to OLS relative to the zero predictor, (risk − risk_OLS) / risk_zero, at the "
                   "largest M (lsa: ZFB's one layer by gradient flow; lsa-L: L layers by Adam; pgd-L: L "

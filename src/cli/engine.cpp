@@ -47,8 +47,10 @@ std::optional<UnitOutcome> evaluate(const Study& study, const WorkUnit& unit,
                                            Task::parse(point.task));
   PointModel model(covariance, point.train_length, law, point.test_length,
                    models[point.setting].one_layer);
-  if (const int depth = model_depth(point.model); depth > 0)
-    model.use_deep_model(depth, models[point.setting].deep);
+  if (const ModelSpec spec = parse_model(point.model); spec.kind == ModelSpec::Kind::softmax)
+    model.use_softmax_model(spec.depth, models[point.setting].softmax);
+  else if (spec.depth > 0)
+    model.use_deep_model(spec.depth, models[point.setting].deep);
   model.set_tuning_address(config.seed, tuning_address(point));
   std::vector<std::unique_ptr<Predictor>> owned;
   std::vector<const Predictor*> predictors;

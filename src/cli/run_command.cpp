@@ -285,7 +285,8 @@ int run_study(const Communicator& comm, const RunOptions& options) {
     // Seconds, roughly: the flow is O(d³); Adam on lsa-L is steps x batch forward-backward passes.
     const auto& setting = study->settings[s];
     const double d = setting.dim;
-    const int depth = model_depth(setting.model);
+    const ModelSpec spec = parse_model(setting.model);
+    const int depth = spec.depth * spec.heads;
     training_costs.push_back(depth == 0 ? 1e-5 * d * d * d + 1e-3
                                         : 6e-9 * config.models.steps * config.models.batch * depth *
                                               (d + 1) * (d + 1) * (setting.train_length + 1));

@@ -129,8 +129,9 @@ Study expand_study(StudyConfig config) {
 }
 
 double point_cost(const Study& study, const GridPoint& point) {
+  const ModelSpec spec = parse_model(point.model);
   return estimated_point_seconds(point.dim, point.test_length, study.config.predictors,
-                                 study.config.prompts, point.sufficient, model_depth(point.model));
+                                 study.config.prompts, point.sufficient, spec.depth * spec.heads);
 }
 
 std::uint64_t tuning_address(const GridPoint& point) {
@@ -149,24 +150,36 @@ ModelRecord train_setting(const TrainingSetting& setting, const StudyConfig& con
   model.method = to_string(config.training.method);
   model.model = setting.model;
   const int dim = setting.dim;
-  if (const int depth = model_depth(setting.model); depth > 0) {
+  if (const ModelSpec spec = parse_model(setting.model); spec.depth > 0) {
     const Task task = Task::parse(setting.task);
     PromptLaw law(covariance, task.noise_std);
     law.task = task;
-    const auto trained = train_deep_lsa(law, setting.train_length, depth, config.models,
-                                        config.seed, setting.random_address);
-    model.method = "adam";
-    const Eigen::Index size = dim + 1;
-    model.value_projection.resize(depth * size, size);
-    model.key_query.resize(depth * size, size);
-    for (int l = 0; l < depth; ++l) {
-      model.value_projection.middleRows(l * size, size) =
-          trained.parameters.layers[l].value_projection;
-      model.key_query.middleRows(l * size, size) = trained.parameters.layers[l].key_query;
+    // Both stacks are lists of (W^{PV}, W^{KQ}) pairs, stored one above the other.
+    auto store = [&](const std::vector<LsaParameters>& pairs, const auto& trained) {
+      const Eigen::Index size = dim + 1;
+      const auto count = static_cast<Eigen::Index>(pairs.size());
+      model.value_projection.resize(count * size, size);
+      model.key_query.resize(count * size, size);
+      for (Eigen::Index k = 0; k < count; ++k) {
+        model.value_projection.middleRows(k * size, size) = pairs[k].value_projection;
+        model.key_query.middleRows(k * size, size) = pairs[k].key_query;
+      }
+      model.loss = trained.losses;
+      model.curves = {{"step", trained.steps}};
+    };
+    if (spec.kind == ModelSpec::Kind::softmax) {
+      const auto trained =
+          train_softmax_attention(law, setting.train_length, spec.depth, spec.heads, config.models,
+                                  config.seed, setting.random_address);
+      store(trained.parameters.weights, trained);
+    } else {
+      const auto trained = train_deep_lsa(law, setting.train_length, spec.depth, config.models,
+                                          config.seed, setting.random_address);
+      store(trained.parameters.layers, trained);
     }
-    model.loss = trained.losses;
-    model.curves = {{"step", trained.steps}};
-    model.numbers["depth"] = depth;
+    model.method = "adam";
+    model.numbers["depth"] = spec.depth;
+    model.numbers["heads"] = spec.heads;
     model.numbers["steps"] = config.models.steps;
     model.numbers["seconds"] =
         std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
@@ -235,17 +248,24 @@ ModelRecord train_setting(const TrainingSetting& setting, const StudyConfig& con
 
 SettingModel parameters_of(const ModelRecord& model) {
   SettingModel result;
-  const int depth = model_depth(model.model);
-  if (depth == 0) {
+  const ModelSpec spec = parse_model(model.model);
+  if (spec.depth == 0) {
     result.one_layer = LsaParameters{model.value_projection, model.key_query};
     return result;
   }
   const Eigen::Index size = model.dim + 1;
-  DeepLsaParameters deep;
-  for (int l = 0; l < depth; ++l)
-    deep.layers.push_back({model.value_projection.middleRows(l * size, size),
-                           model.key_query.middleRows(l * size, size)});
-  result.deep = std::move(deep);
+  std::vector<LsaParameters> pairs;
+  for (Eigen::Index k = 0; k * size < model.value_projection.rows(); ++k)
+    pairs.push_back({model.value_projection.middleRows(k * size, size),
+                     model.key_query.middleRows(k * size, size)});
+  if (spec.kind == ModelSpec::Kind::softmax) {
+    SoftmaxParameters softmax;
+    softmax.heads = spec.heads;
+    softmax.weights = std::move(pairs);
+    result.softmax = std::move(softmax);
+  } else {
+    result.deep = DeepLsaParameters{std::move(pairs)};
+  }
   return result;
 }
 

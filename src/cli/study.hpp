@@ -3,6 +3,7 @@
 /// shift, covariance), and the distinct training settings the points share.
 #include "cli/config.hpp"
 #include "core/deep_lsa.hpp"
+#include "core/softmax_attention.hpp"
 #include "io/result_file.hpp"
 
 #include <optional>
@@ -54,6 +55,7 @@ ModelRecord train_setting(const TrainingSetting& setting, const StudyConfig& con
 struct SettingModel {
   std::optional<LsaParameters> one_layer;
   std::optional<DeepLsaParameters> deep;
+  std::optional<SoftmaxParameters> softmax;
 };
 
 /// The parameters stored in a model record (W_PV and W_KQ hold the layers stacked vertically).

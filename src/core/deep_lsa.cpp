@@ -16,16 +16,39 @@ Eigen::MatrixXd masked_moment(const Eigen::MatrixXd& z) {
 
 }  // namespace
 
-int model_depth(std::string_view model) {
-  if (model == "lsa") return 0;
+namespace {
+
+/// A number 1 … 16 written with one or two digits, or -1.
+int small_count(const std::string& text) {
+  if (text.empty() || text.size() > 2 || text.find_first_not_of("0123456789") != std::string::npos)
+    return -1;
+  const int value = std::stoi(text);
+  return value >= 1 && value <= 16 ? value : -1;
+}
+
+}  // namespace
+
+ModelSpec parse_model(std::string_view model) {
   const std::string text(model);
-  if (model.rfind("lsa-", 0) == 0 && model.size() > 4 &&
-      text.find_first_not_of("0123456789", 4) == std::string::npos && model.size() <= 6) {
-    const int depth = std::stoi(text.substr(4));
-    if (depth >= 1 && depth <= 16) return depth;
+  if (text == "lsa") return {};
+  if (text.rfind("lsa-", 0) == 0) {
+    if (const int depth = small_count(text.substr(4)); depth > 0)
+      return {ModelSpec::Kind::linear, depth, 1};
+  } else if (text.rfind("softmax-", 0) == 0) {
+    const std::string rest = text.substr(8);
+    const auto dash = rest.find('-');
+    if (dash != std::string::npos) {
+      const int depth = small_count(rest.substr(0, dash)),
+                heads = small_count(rest.substr(dash + 1));
+      if (depth > 0 && heads > 0) return {ModelSpec::Kind::softmax, depth, heads};
+    }
   }
   throw ConfigError("unknown model '" + text +
-                    "', expected lsa (ZFB's one layer) or lsa-L with 1 <= L <= 16 layers");
+                    "', expected lsa (ZFB's one layer), lsa-L or softmax-L-H (1 <= L, H <= 16)");
+}
+
+int model_depth(std::string_view model) {
+  return parse_model(model).depth;
 }
 
 DeepLsaParameters DeepLsaParameters::zero(int dim, int depth) {

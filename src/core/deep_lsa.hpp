@@ -20,9 +20,18 @@
 
 namespace icl {
 
-/// The grid axis `model`: "lsa" (ZFB's one-layer model, trained by [training] method) is depth 0;
-/// "lsa-L" (this file's L-layer model, trained by Adam, [models]) is depth L, 1 <= L <= 16. Throws
-/// ConfigError naming the text and the valid forms.
+/// The grid axis `model`: "lsa" (ZFB's one-layer model, trained by [training] method), "lsa-L"
+/// (this file's L-layer model) or "softmax-L-H" (core/softmax_attention.hpp), both trained by Adam
+/// ([models]), 1 <= L <= 16, 1 <= H <= 16.
+struct ModelSpec {
+  enum class Kind { zfb, linear, softmax };
+  Kind kind = Kind::zfb;
+  int depth = 0;  ///< 0 for ZFB's one layer
+  int heads = 1;
+};
+/// Throws ConfigError naming the text and the valid forms.
+ModelSpec parse_model(std::string_view model);
+/// parse_model(model).depth.
 int model_depth(std::string_view model);
 
 /// One LsaParameters per layer.

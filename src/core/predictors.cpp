@@ -86,6 +86,18 @@ class DeepLsaPredictor final : public Predictor {
   DeepLsaParameters parameters_;
 };
 
+/// The trained softmax-L-H model's forward pass.
+class SoftmaxPredictor final : public Predictor {
+ public:
+  explicit SoftmaxPredictor(SoftmaxParameters parameters) : parameters_(std::move(parameters)) {}
+  double predict(const Prompt& prompt, const PromptMoments&) const override {
+    return softmax_attention_predict(embed(prompt), parameters_);
+  }
+
+ private:
+  SoftmaxParameters parameters_;
+};
+
 /// k steps of (preconditioned) gradient descent with a tuned step (core/baselines.hpp).
 class GradientStepsPredictor final : public Predictor {
  public:
@@ -406,6 +418,11 @@ void PointModel::use_deep_model(int depth, std::optional<DeepLsaParameters> para
   deep_ = std::move(parameters);
 }
 
+void PointModel::use_softmax_model(int depth, std::optional<SoftmaxParameters> parameters) {
+  depth_ = depth;
+  softmax_ = std::move(parameters);
+}
+
 void PointModel::set_tuning_address(std::uint64_t seed, std::uint64_t address) {
   tuning_seed_ = seed;
   tuning_address_ = address;
@@ -448,6 +465,7 @@ std::optional<double> PointModel::theory(std::string_view predictor) const {
 std::unique_ptr<Predictor> PointModel::make(std::string_view predictor) const {
   check_predictor_name(predictor, "predictor");
   if (predictor == "lsa" && depth_ > 0) {
+    if (softmax_) return std::make_unique<SoftmaxPredictor>(*softmax_);
     if (!deep_) throw ConfigError("predictor 'lsa' needs a trained lsa-" + std::to_string(depth_));
     return std::make_unique<DeepLsaPredictor>(*deep_);
   }

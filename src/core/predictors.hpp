@@ -5,6 +5,7 @@
 #include "core/deep_lsa.hpp"
 #include "core/lsa.hpp"
 #include "core/prompt.hpp"
+#include "core/softmax_attention.hpp"
 #include "core/theory.hpp"
 
 #include <memory>
@@ -92,6 +93,8 @@ class PointModel {
   /// The point's `lsa` is an lsa-L model (depth >= 1): no closed form, and `make("lsa")` runs
   /// `parameters` (when given). gd-L and pgd-L then take L steps (1 for ZFB's one layer).
   void use_deep_model(int depth, std::optional<DeepLsaParameters> parameters = std::nullopt);
+  /// The same for a softmax-L-H model.
+  void use_softmax_model(int depth, std::optional<SoftmaxParameters> parameters);
   /// Where gd-L and pgd-L draw the prompts that tune their step (never the evaluation's).
   void set_tuning_address(std::uint64_t seed, std::uint64_t address);
 
@@ -115,6 +118,7 @@ class PointModel {
   std::optional<LsaParameters> trained_;
   int depth_ = 0;
   std::optional<DeepLsaParameters> deep_;
+  std::optional<SoftmaxParameters> softmax_;
   PromptLaw test_law_;
   int test_length_;
   std::uint64_t tuning_seed_ = 1, tuning_address_ = 0x7a11e5ull;

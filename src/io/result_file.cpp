@@ -255,7 +255,7 @@ ResultData read_result_contents(const h5::Handle& file, const std::string& path)
       if (child != "W_PV" && child != "W_KQ" && child != "loss")
         model.curves[child] = h5::read_doubles(group, child);
     for (const char* name :
-         {"converged", "loss_gap", "seconds", "final_distance", "steps", "depth"})
+         {"converged", "loss_gap", "seconds", "final_distance", "steps", "depth", "heads"})
       if (h5::has_attribute(group, name))
         model.numbers[name] = h5::read_double_attribute(group, name);
     data.models.push_back(std::move(model));

@@ -5,6 +5,7 @@
 /// the thread count.
 #include "core/deep_lsa.hpp"
 #include "core/prompt.hpp"
+#include "core/softmax_attention.hpp"
 
 #include <cstdint>
 #include <vector>
@@ -25,15 +26,23 @@ struct DeepTrainingOptions {
   double divergence_factor = 1e6;  ///< a minibatch loss above this times the first one diverged
 };
 
-struct DeepTrainingResult {
-  DeepLsaParameters parameters;
+template <typename Parameters>
+struct TrainingResult {
+  Parameters parameters;
   std::vector<double> steps, losses;  ///< the loss curve: mean minibatch loss since the last record
 };
+using DeepTrainingResult = TrainingResult<DeepLsaParameters>;
+using SoftmaxTrainingResult = TrainingResult<SoftmaxParameters>;
 
 /// Train an lsa-`depth` model on prompts of `law` with `train_length` examples, addressed by
 /// (seed, setting, sample index = step · batch + i). Throws NumericalError on divergence.
 DeepTrainingResult train_deep_lsa(const PromptLaw& law, int train_length, int depth,
                                   const DeepTrainingOptions& options, std::uint64_t seed,
                                   std::uint64_t setting);
+
+/// The same for a softmax-`depth`-`heads` model.
+SoftmaxTrainingResult train_softmax_attention(const PromptLaw& law, int train_length, int depth,
+                                              int heads, const DeepTrainingOptions& options,
+                                              std::uint64_t seed, std::uint64_t setting);
 
 }  // namespace icl

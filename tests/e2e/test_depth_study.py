@@ -17,19 +17,21 @@ def test_reduced_depth_study_end_to_end(binary, tmp_path):
     icl("run", QUICK, "-o", out, "--progress", "off", "--threads", 1, ranks=2, timeout=600)
     rows = list(csv.DictReader(io.StringIO(export(out))))
     models = {r["model"] for r in rows}
-    assert models == {"lsa", "lsa-1", "lsa-2", "lsa-3"}
+    assert models == {"lsa", "lsa-1", "lsa-2", "lsa-3", "softmax-2-2"}
     for row in rows:
         assert math.isfinite(float(row["risk"])), row
     with h5py.File(out, "r") as f:
         assert f["points/status"][()].all()
-        deep = {k: g for k, g in f["models"].items() if "model=lsa-" in k}
-        # One model per (covariance, depth): trained once, reused across M and shift.
-        assert len(deep) == 6, list(f["models"])
+        deep = {k: g for k, g in f["models"].items() if "model=" in k}
+        # One model per (covariance, model): trained once, reused across M and shift.
+        assert len(deep) == 8, list(f["models"])
         for key, group in deep.items():
-            depth = int(group.attrs["depth"])
+            depth, heads = int(group.attrs["depth"]), int(group.attrs["heads"])
             name = group.attrs["model"]
-            assert (name.decode() if isinstance(name, bytes) else name) == f"lsa-{depth}"
-            assert group["W_PV"].shape == (depth * 6, 6) and group["W_KQ"].shape == (depth * 6, 6)
+            name = name.decode() if isinstance(name, bytes) else name
+            assert name == (f"lsa-{depth}" if name.startswith("lsa") else f"softmax-{depth}-{heads}")
+            stacked = depth * heads * 6  # the (W_PV, W_KQ) pairs stacked, d + 1 = 6
+            assert group["W_PV"].shape == (stacked, 6) and group["W_KQ"].shape == (stacked, 6)
             loss = group["loss"][()]
             assert len(loss) > 10 and loss[-1] < loss[0], key  # training made progress
     # L-step gradient descent with a tuned step: more steps never hurt in distribution.

@@ -120,6 +120,11 @@ BOOST_AUTO_TEST_CASE(model_names) {
   BOOST_TEST(model_depth("lsa") == 0);
   BOOST_TEST(model_depth("lsa-1") == 1);
   BOOST_TEST(model_depth("lsa-16") == 16);
-  for (const char* bad : {"lsa-0", "lsa-17", "lsa-", "lsa-2x", "softmax-2-2", "LSA"})
+  const ModelSpec softmax = parse_model("softmax-3-4");
+  BOOST_TEST((softmax.kind == ModelSpec::Kind::softmax));
+  BOOST_TEST(softmax.depth == 3);
+  BOOST_TEST(softmax.heads == 4);
+  for (const char* bad : {"lsa-0", "lsa-17", "lsa-", "lsa-2x", "softmax-2", "softmax-0-1",
+                          "softmax-2-17", "softmax--2", "LSA"})
     BOOST_CHECK_THROW(model_depth(bad), ConfigError);
 }
