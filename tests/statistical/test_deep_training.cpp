@@ -21,18 +21,6 @@ using namespace icl;
 
 namespace {
 
-/// The deep model as a predictor on sampled prompts.
-class DeepPredictor final : public Predictor {
- public:
-  explicit DeepPredictor(DeepLsaParameters parameters) : parameters_(std::move(parameters)) {}
-  double predict(const Prompt& prompt, const PromptMoments&) const override {
-    return deep_lsa_predict(embed(prompt), parameters_);
-  }
-
- private:
-  DeepLsaParameters parameters_;
-};
-
 DeepTrainingOptions options() {
   DeepTrainingOptions o;
   o.steps = 3000;
@@ -65,10 +53,12 @@ BOOST_AUTO_TEST_CASE(adam_trained_one_layer_reaches_the_flow_risk) {
   const Eigen::MatrixXd target = theory::gamma(covariance.matrix(), train_length).inverse();
   BOOST_TEST_MESSAGE("relative distance to Γ⁻¹: " << (effective - target).norm() / target.norm());
 
-  const PointModel model(covariance, train_length, covariance, test_length, 0.0);
-  const DeepPredictor deep(trained.parameters);
+  PointModel model(covariance, train_length, covariance, test_length, 0.0);
+  // The engine's own predictor for an lsa-L point (its `lsa`), and the Γ⁻¹ predictor.
   const auto theory_predictor = model.make("lsa-theory");
-  const Predictor* predictors[] = {&deep, theory_predictor.get()};
+  model.use_deep_model(1, trained.parameters);
+  const auto deep = model.make("lsa");
+  const Predictor* predictors[] = {deep.get(), theory_predictor.get()};
   const auto statistics = estimate_risks(PromptSampler(covariance, test_length, 0.0), predictors,
                                          {5, stable_hash("lsa-1 risk"), 60000, 256});
   const double closed_form = *model.theory("lsa-theory");
