@@ -6,15 +6,19 @@ import io
 import math
 
 import h5py
+import numpy as np
 
-from conftest import CONFIGS, export, icl
+from conftest import CONFIGS, HANG_GUARD, SANITIZED, STATISTICS, export, icl, sized
 
 QUICK = CONFIGS.parents[2] / "jobs" / "configs" / "depth-quick.toml"
 
 
 def test_reduced_depth_study_end_to_end(binary, tmp_path):
     out = tmp_path / "depth.h5"
-    icl("run", QUICK, "-o", out, "--progress", "off", "--threads", 1, ranks=2, timeout=600)
+    # Under --sanitize: a tenth of the Adam steps and a twentieth of the prompts, same grid.
+    shorter = [("steps = 1500", "steps = 150"), ("decay_every = 375", "decay_every = 40")]
+    config = sized(QUICK, tmp_path, replace=shorter if SANITIZED else ())
+    icl("run", config, "-o", out, "--progress", "off", "--threads", 1, ranks=2, timeout=600)
     rows = list(csv.DictReader(io.StringIO(export(out))))
     models = {r["model"] for r in rows}
     assert models == {"lsa", "lsa-1", "lsa-2", "lsa-3", "softmax-2-2"}
@@ -33,15 +37,18 @@ def test_reduced_depth_study_end_to_end(binary, tmp_path):
             stacked = depth * heads * 6  # the (W_PV, W_KQ) pairs stacked, d + 1 = 6
             assert group["W_PV"].shape == (stacked, 6) and group["W_KQ"].shape == (stacked, 6)
             loss = group["loss"][()]
-            assert len(loss) > 10 and loss[-1] < loss[0], key  # training made progress
+            assert len(loss) >= 2 and np.isfinite(loss).all(), key
+            if STATISTICS:
+                assert len(loss) > 10 and loss[-1] < loss[0], key  # training made progress
     # L-step gradient descent with a tuned step: more steps never hurt in distribution.
     def risk(model, predictor, m="25", cov="identity", shift="test-cov=identity"):
         [value] = [float(r["risk"]) for r in rows if r["model"] == model and r["predictor"] == predictor
                    and r["M"] == m and r["covariance"] == cov and r["shift"] == shift]
         return value
-    assert risk("lsa-3", "pgd-L") < risk("lsa-2", "pgd-L") < risk("lsa-1", "pgd-L")
-    # lsa-1 (Adam) and ZFB's lsa (gradient flow) are the same model class: close in distribution.
-    assert abs(risk("lsa-1", "lsa") / risk("lsa", "lsa") - 1) < 0.1
+    if STATISTICS:
+        assert risk("lsa-3", "pgd-L") < risk("lsa-2", "pgd-L") < risk("lsa-1", "pgd-L")
+        # lsa-1 (Adam) and ZFB's lsa (gradient flow), the same model class: close in distribution.
+        assert abs(risk("lsa-1", "lsa") / risk("lsa", "lsa") - 1) < 0.1
 
     report = tmp_path / "report"
     result = icl_report(out, report)
@@ -58,4 +65,4 @@ def icl_report(path, folder):
     import subprocess
     from conftest import ROOT
     return subprocess.run([str(ROOT / "analysis" / "report"), str(path), "-o", str(folder)],
-                          capture_output=True, text=True, timeout=300)
+                          capture_output=True, text=True, timeout=300 * HANG_GUARD)

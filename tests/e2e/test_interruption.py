@@ -1,4 +1,8 @@
-"""A run killed part-way, or stopped by a signal, resumes to the same export as an uninterrupted run."""
+"""A run killed part-way, or stopped by a signal, resumes to the same export as an uninterrupted run.
+
+Under --sanitize the instrumented program is several times slower: the grids run on fewer prompts
+(so that points still finish at about the optimised build's pace), timeouts only guard against
+hangs, and the 10-second stop promise, a property of the optimised build, is not timed."""
 import os
 import signal
 import subprocess
@@ -7,9 +11,24 @@ import time
 import h5py
 import pytest
 
-from conftest import BINARY, CONFIGS, MPI_ENV, export, icl
+from conftest import BINARY, CONFIGS, HANG_GUARD, MPI_ENV, SANITIZED, export, icl, sized
 
-SLOW = CONFIGS / "slow.toml"
+# How much slower the instrumented build evaluates a point (measured: 3-4x at -O1 with ASan and
+# UBSan); the interruption grids divide their prompts by it under --sanitize.
+SANITIZED_SLOWDOWN = 4
+# Seconds within which a signalled run must have exited 75 (optimised build only).
+STOP_PROMISE = 10
+
+
+@pytest.fixture(scope="module")
+def slow(tmp_path_factory):
+    """tests/e2e/configs/slow.toml, sized for the build under test."""
+    return sized(CONFIGS / "slow.toml", tmp_path_factory.mktemp("config"), SANITIZED_SLOWDOWN)
+
+
+def assert_stopped_in_time(elapsed):
+    if not SANITIZED:
+        assert elapsed < STOP_PROMISE, elapsed
 
 
 def done_points(path):
@@ -17,8 +36,8 @@ def done_points(path):
         return int(f["points/status"][()].sum())
 
 
-def start(out, ranks=None):
-    command = [str(BINARY), "run", str(SLOW), "-o", str(out), "--threads", "1", "--progress", "off",
+def start(slow, out, ranks=None):
+    command = [str(BINARY), "run", str(slow), "-o", str(out), "--threads", "1", "--progress", "off",
                "--commit-every", "0.2"]
     if ranks:
         command = ["mpirun", "-n", str(ranks), "--oversubscribe", "--bind-to", "none", *command]
@@ -28,7 +47,7 @@ def start(out, ranks=None):
 
 def wait_for_partial(out, minimum=2, timeout=60):
     partial = out.with_name(out.name + ".partial")
-    deadline = time.time() + timeout
+    deadline = time.time() + timeout * HANG_GUARD
     while time.time() < deadline:
         if partial.exists():
             try:
@@ -41,80 +60,80 @@ def wait_for_partial(out, minimum=2, timeout=60):
 
 
 @pytest.fixture(scope="module")
-def expected(tmp_path_factory):
+def expected(tmp_path_factory, slow):
     """The export of an uninterrupted run (two ranks, to share the work)."""
     out = tmp_path_factory.mktemp("reference") / "whole.h5"
-    icl("run", SLOW, "-o", out, "--progress", "off", ranks=2)
+    icl("run", slow, "-o", out, "--progress", "off", ranks=2)
     return export(out)
 
 
-def test_sigkill_then_resume(binary, tmp_path, expected):
+def test_sigkill_then_resume(binary, tmp_path, slow, expected):
     out = tmp_path / "killed.h5"
-    process = start(out)
+    process = start(slow, out)
     partial = wait_for_partial(out)
     process.send_signal(signal.SIGKILL)
     process.wait()
     assert not out.exists()
     saved = done_points(partial)
     assert 0 < saved < 16
-    icl("run", SLOW, "-o", out, "--resume", "--progress", "off")
+    icl("run", slow, "-o", out, "--resume", "--progress", "off")
     assert export(out) == expected
     assert not partial.exists()
 
 
-def test_sigkill_of_one_rank_then_resume(binary, tmp_path, expected):
+def test_sigkill_of_one_rank_then_resume(binary, tmp_path, slow, expected):
     out = tmp_path / "rank-killed.h5"
-    process = start(out, ranks=2)
+    process = start(slow, out, ranks=2)
     wait_for_partial(out)
     ranks = subprocess.run(["pgrep", "-P", str(process.pid), "-f", "icl-study"],
                            capture_output=True, text=True).stdout.split()
     assert len(ranks) == 2, ranks
     os.kill(int(ranks[-1]), signal.SIGKILL)
-    process.wait(timeout=60)  # mpirun takes the job down
+    process.wait(timeout=60 * HANG_GUARD)  # mpirun takes the job down
     assert process.returncode != 0
-    icl("run", SLOW, "-o", out, "--resume", "--progress", "off", ranks=2)
+    icl("run", slow, "-o", out, "--resume", "--progress", "off", ranks=2)
     assert export(out) == expected
 
 
-def test_sigterm_exits_75_then_resume(binary, tmp_path, expected):
+def test_sigterm_exits_75_then_resume(binary, tmp_path, slow, expected):
     out = tmp_path / "terminated.h5"
-    process = start(out)
+    process = start(slow, out)
     wait_for_partial(out)
     sent = time.time()
     process.send_signal(signal.SIGTERM)
-    _, stderr = process.communicate(timeout=30)
+    _, stderr = process.communicate(timeout=30 * HANG_GUARD)
     assert process.returncode == 75, stderr
-    assert time.time() - sent < 10
+    assert_stopped_in_time(time.time() - sent)
     assert "--resume" in stderr
-    icl("run", SLOW, "-o", out, "--resume", "--progress", "off")
+    icl("run", slow, "-o", out, "--resume", "--progress", "off")
     assert export(out) == expected
 
 
-def test_sigusr1_under_mpirun_exits_75_then_resume(binary, tmp_path, expected):
+def test_sigusr1_under_mpirun_exits_75_then_resume(binary, tmp_path, slow, expected):
     out = tmp_path / "usr1.h5"
-    process = start(out, ranks=2)
+    process = start(slow, out, ranks=2)
     wait_for_partial(out)
     process.send_signal(signal.SIGUSR1)  # mpirun forwards SIGUSR1 to every rank
-    process.communicate(timeout=30)
+    process.communicate(timeout=30 * HANG_GUARD)
     assert process.returncode == 75
-    icl("run", SLOW, "-o", out, "--resume", "--progress", "off", ranks=2)
+    icl("run", slow, "-o", out, "--resume", "--progress", "off", ranks=2)
     assert export(out) == expected
 
 
-def test_resume_refuses_another_config(binary, tmp_path):
+def test_resume_refuses_another_config(binary, tmp_path, slow):
     out = tmp_path / "a.h5"
-    process = start(out)
+    process = start(slow, out)
     wait_for_partial(out)
     process.send_signal(signal.SIGTERM)
-    process.communicate(timeout=30)
+    process.communicate(timeout=30 * HANG_GUARD)
     other = tmp_path / "other.toml"
-    other.write_text(SLOW.read_text().replace("seed = 11", "seed = 12"))
+    other.write_text(slow.read_text().replace("seed = 11", "seed = 12"))
     result = icl("run", other, "-o", out, "--resume", check=False)
     assert result.returncode == 2
     assert "a.h5.partial" in result.stderr and "seed" in result.stderr
 
 
-def test_kill_at_random_moments_never_damages_saved_points(binary, tmp_path, expected):
+def test_kill_at_random_moments_never_damages_saved_points(binary, tmp_path, slow, expected):
     """SIGKILL at 24 random moments (fixed seed; some during start-up or training, most during
     evaluation and commits), each time resuming; after every kill the saved file must open, hold
     only finished points whose estimates are final, and the last resume must give the export of an
@@ -126,7 +145,7 @@ def test_kill_at_random_moments_never_damages_saved_points(binary, tmp_path, exp
     saved_before = 0
     kills = 0
     for attempt in range(24):
-        command = [str(BINARY), "run", str(SLOW), "-o", str(out), "--threads", "1", "--progress",
+        command = [str(BINARY), "run", str(slow), "-o", str(out), "--threads", "1", "--progress",
                    "off", "--commit-every", "0.05", "--resume"]
         process = subprocess.Popen(command, env=MPI_ENV, stdout=subprocess.DEVNULL,
                                    stderr=subprocess.DEVNULL)
@@ -147,7 +166,7 @@ def test_kill_at_random_moments_never_damages_saved_points(binary, tmp_path, exp
         # A kill during a commit leaves its temporary file; the next run removes it (checked below).
     leftovers = [p.name for p in tmp_path.iterdir() if p.name not in (out.name, partial.name)]
     assert kills >= 20, kills
-    icl("run", SLOW, "-o", out, "--resume", "--progress", "off")
+    icl("run", slow, "-o", out, "--resume", "--progress", "off")
     assert export(out) == expected
     remaining = sorted(p.name for p in tmp_path.iterdir())
     assert remaining == [out.name], (remaining, "left by kills:", leftovers)
@@ -156,11 +175,11 @@ def test_kill_at_random_moments_never_damages_saved_points(binary, tmp_path, exp
 def test_sigterm_on_the_quick_grid_within_10_s(binary, tmp_path):
     """SIGTERM to both ranks on the demo grid jobs/configs/quick.toml, made to last (plain
     sampler, 10x the prompts: the real one finishes in under a second), at three moments of the
-    evaluation: exit 75 within 10 s every time, and a file that resumes to completion."""
+    evaluation: exit 75 within 10 s every time, and a file that resumes to completion. (Under
+    --sanitize: the original prompts, which the instrumented build takes longer than that for.)"""
     quick = CONFIGS.parents[2] / "jobs" / "configs" / "quick.toml"
-    longer = tmp_path / "quick-longer.toml"
-    longer.write_text(quick.read_text().replace("prompts = 20000",
-                                                'prompts = 200000\nsampler = "plain"'))
+    longer = sized(quick, tmp_path, divisor=10,
+                   replace=[("prompts = 20000", 'prompts = 200000\nsampler = "plain"')])
     for extra_delay in (0.0, 0.7, 1.5):
         out = tmp_path / f"quick-{extra_delay}.h5"
         command = ["mpirun", "-n", "2", "--oversubscribe", "--bind-to", "none", str(BINARY), "run",
@@ -178,9 +197,9 @@ def test_sigterm_on_the_quick_grid_within_10_s(binary, tmp_path):
         sent = time.time()
         for rank in ranks:
             os.kill(int(rank), signal.SIGTERM)
-        _, stderr = process.communicate(timeout=60)
+        _, stderr = process.communicate(timeout=60 * HANG_GUARD)
         elapsed = time.time() - sent
         assert process.returncode == 75, stderr
-        assert elapsed < 10, elapsed
+        assert_stopped_in_time(elapsed)
         icl("run", longer, "-o", out, "--resume", "--progress", "off", ranks=2)
         assert "complete" in icl("info", out).stdout
