@@ -28,7 +28,7 @@ done
 packages=(
   build-essential cmake pkg-config
   libopenmpi-dev openmpi-bin
-  libeigen3-dev libhdf5-openmpi-dev hdf5-tools
+  libeigen3-dev libhdf5-openmpi-dev hdf5-tools zlib1g-dev
   libboost-dev libboost-test-dev librandom123-dev libcli11-dev libtomlplusplus-dev libbenchmark-dev
   python3-h5py python3-numpy python3-scipy python3-matplotlib python3-pytest
 )

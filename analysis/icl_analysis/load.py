@@ -1,5 +1,7 @@
 """Reading result files (schema 1, src/io/schema.md) into tidy columns."""
 import os
+import re
+import zlib
 
 import h5py
 import numpy as np
@@ -10,6 +12,61 @@ POINT_COLUMNS = ("d", "N", "M", "shift", "covariance", "task")
 
 class SchemaError(Exception):
     """The file is not an icl-study result file this package can read."""
+
+
+# The seal (src/io/schema.md): the file's first 512 bytes, an HDF5 user block, hold this text,
+# then the CRC-32 and length of everything after the block, then zeros.
+SEAL_BYTES = 512
+SEAL_MAGIC = b"icl-study result file\n"
+HDF5_SIGNATURE = b"\x89HDF\r\n\x1a\n"
+
+
+def _seal_text(crc, length):
+    return SEAL_MAGIC + b"crc32 %08x\nbytes %d\n" % (crc, length)
+
+
+def verify_seal(path):
+    """Raise SchemaError unless the file's seal matches its contents. Files written before seals
+    existed (they start with HDF5's signature) pass unverified. Returns True for a sealed file."""
+    with open(path, "rb") as f:
+        head = f.read(SEAL_BYTES)
+        if head.startswith(HDF5_SIGNATURE):
+            return False
+        if not head.startswith(SEAL_MAGIC):
+            raise SchemaError(f"{path}: not an icl-study result file (no seal, not HDF5)")
+        match = re.match(rb"crc32 ([0-9a-f]{8})\nbytes (\d+)\n", head[len(SEAL_MAGIC):])
+        if not match:
+            raise SchemaError(f"{path}: damaged result file (its seal cannot be read)")
+        crc, length = int(match[1], 16), int(match[2])
+        if head != _seal_text(crc, length).ljust(SEAL_BYTES, b"\0"):
+            raise SchemaError(f"{path}: damaged result file (its seal is not intact)")
+        running, size = 0, 0
+        while chunk := f.read(1 << 22):
+            running = zlib.crc32(chunk, running)
+            size += len(chunk)
+    if size != length:
+        raise SchemaError(f"{path}: damaged result file ({size + SEAL_BYTES} bytes, its seal says "
+                          f"{length + SEAL_BYTES}; truncated or extended)")
+    if running != crc:
+        raise SchemaError(f"{path}: damaged result file (its CRC-32 does not match its seal)")
+    return True
+
+
+def seal(path):
+    """Seal a result file again after a deliberate change (h5py in "r+" mode, say): icl-study
+    refuses a file whose seal does not match, as it would a damaged one. The file must have been
+    written by icl-study with its 512-byte user block."""
+    with open(path, "r+b") as f:
+        f.seek(SEAL_BYTES)
+        if f.read(len(HDF5_SIGNATURE)) != HDF5_SIGNATURE:
+            raise SchemaError(f"{path}: has no 512-byte user block to seal")
+        f.seek(SEAL_BYTES)
+        running, size = 0, 0
+        while chunk := f.read(1 << 22):
+            running = zlib.crc32(chunk, running)
+            size += len(chunk)
+        f.seek(0)
+        f.write(_seal_text(running, size).ljust(SEAL_BYTES, b"\0"))
 
 
 def _text(values):
@@ -36,6 +93,7 @@ def load(path):
     'estimates' {predictor: {'risk','stderr','prompts'}}, 'theory' {predictor: array}."""
     if not os.path.exists(path):
         raise OSError(f"{path}: no such file")
+    verify_seal(path)
     try:
         f = h5py.File(path, "r")
     except OSError as error:
@@ -107,6 +165,7 @@ def tidy(data):
 
 def load_models(path):
     """Trained models: {key: {'attrs': dict, 'W_PV', 'W_KQ', curves...}}."""
+    verify_seal(path)
     models = {}
     with h5py.File(path, "r") as f:
         for key, group in f["models"].items():

@@ -5,9 +5,37 @@
 
 #include <CLI/CLI.hpp>
 
+#include <cmath>
 #include <functional>
+#include <sstream>
+#include <string>
 
 namespace icl {
+
+/// A number option's check: finite and in [low, high]. (CLI::Range lets NaN through, since every
+/// comparison with NaN is false.)
+inline CLI::Validator finite_in(double low, double high) {
+  auto shown = [](double value) {
+    std::ostringstream out;
+    out << value;
+    return out.str();
+  };
+  const std::string range = "[" + shown(low) + ", " + shown(high) + "]";
+  return CLI::Validator(
+      [low, high, range](std::string& text) -> std::string {
+        double value = 0;
+        std::size_t used = 0;
+        try {
+          value = std::stod(text, &used);
+        } catch (const std::exception&) {
+          return "expected a number, got '" + text + "'";
+        }
+        if (used != text.size() || !std::isfinite(value) || value < low || value > high)
+          return "expected a finite number in " + range + ", got '" + text + "'";
+        return std::string();
+      },
+      "FINITE in " + range);
+}
 
 /// What main hands to an action: a way to run a body inside the MPI environment (only `run` needs
 /// it, so the other commands start without MPI).

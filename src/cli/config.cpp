@@ -8,14 +8,17 @@
 #include "core/predictors.hpp"
 #include "core/prompt.hpp"
 #include "core/shift.hpp"
+#include "io/files.hpp"
+#include "training/reduced_loss.hpp"
 
 #include <toml++/toml.h>
 
+#include <algorithm>
 #include <cmath>
-#include <fstream>
 #include <optional>
 #include <set>
 #include <sstream>
+#include <tuple>
 
 namespace icl {
 namespace {
@@ -181,6 +184,31 @@ class Section {
   std::set<std::string> used_;
 };
 
+/// Assumption 3.3 for every one-layer setting the gradient flow will train, checked now rather
+/// than when that setting's turn comes in the middle of a run.
+void check_flow_initialisation(const StudyConfig& config, Section& training) {
+  std::set<std::tuple<int, int, std::string>> checked;
+  for (const auto& grid : config.grids) {
+    if (std::find(grid.model.begin(), grid.model.end(), "lsa") == grid.model.end()) continue;
+    for (const int dim : grid.dim)
+      for (const int length : grid.train_length)
+        for (const auto& spec : grid.covariance) {
+          if (spec == "random-exp" || !checked.emplace(dim, length, spec).second) continue;
+          const Covariance covariance = Covariance::parse(spec, dim, config.seed);
+          try {
+            check_flow_sigma(config.training.flow.sigma,
+                             ReducedLoss::gamma_operator_norm(covariance, length), covariance,
+                             length);
+          } catch (const ConfigError& e) {
+            const std::string reason = std::string(e.what()).substr(std::string("sigma = ").size());
+            training.fail("sigma", reason + (training.has("sigma") ? ""
+                                                                   : " (sigma not set: the "
+                                                                     "default)"));
+          }
+        }
+  }
+}
+
 void parse_training(Section& section, TrainingConfig& training) {
   const std::string method =
       section.choice("method", "flow", {"flow", "sgd", "adam", "closed-form"});
@@ -236,6 +264,36 @@ void parse_models(Section& section, DeepTrainingOptions& options) {
 
 /// One [grid] table (or one element of [[grid]]): lists whose Cartesian product is a block of
 /// points.
+/// The points a block (or, with `study_points`, the whole study) expands to must fit in memory
+/// (limits::bytes_per_point each, half the memory at most): refused before the product is formed,
+/// naming the longest list, the axis to shorten.
+void check_grid_size(Section& grid, const GridConfig& config, double study_points = 0) {
+  const std::pair<const char*, std::size_t> axes[] = {{"d", config.dim.size()},
+                                                      {"N", config.train_length.size()},
+                                                      {"M", config.test_length.size()},
+                                                      {"shift", config.shift.size()},
+                                                      {"covariance", config.covariance.size()},
+                                                      {"task", config.task.size()},
+                                                      {"model", config.model.size()}};
+  double points = 1;
+  const char* longest = "d";
+  std::size_t longest_size = 0;
+  for (const auto& [name, size] : axes) {
+    points *= static_cast<double>(size);
+    if (size > longest_size) longest = name, longest_size = size;
+  }
+  const double total = std::max(points, study_points);
+  const double budget = limits::available_memory_bytes() / 2;
+  if (total * limits::bytes_per_point > budget) {
+    std::ostringstream message;
+    message << (study_points > 0 ? "the study" : "this block") << " expands to " << total
+            << " grid points, more than the " << std::floor(budget / limits::bytes_per_point)
+            << " that fit in half of this machine's memory (" << budget * 2 / 1e9
+            << " GB); shorten the list (" << longest_size << " values) or split the study";
+    grid.fail(longest, message.str());
+  }
+}
+
 GridConfig parse_grid(Section& grid, std::uint64_t seed) {
   GridConfig config;
   config.dim = grid.integer_list("d", 1, limits::max_dim);
@@ -245,6 +303,7 @@ GridConfig parse_grid(Section& grid, std::uint64_t seed) {
   config.covariance = grid.string_list("covariance");
   config.task = grid.has("task") ? grid.string_list("task") : std::vector<std::string>{"linear"};
   config.model = grid.has("model") ? grid.string_list("model") : std::vector<std::string>{"lsa"};
+  check_grid_size(grid, config);
   for (const auto& text : config.model) {
     try {
       model_depth(text);
@@ -306,11 +365,8 @@ const char* to_string(TrainingMethod method) {
 }
 
 StudyConfig parse_config_file(const std::string& path) {
-  std::ifstream in(path);
-  if (!in) throw ConfigError(path + ": cannot read the config file (missing or unreadable)");
-  std::stringstream buffer;
-  buffer << in.rdbuf();
-  return parse_config_text(buffer.str(), path);
+  const auto bytes = read_regular_file(path, max_config_bytes, "config file");
+  return parse_config_text(std::string(bytes.begin(), bytes.end()), path);
 }
 
 StudyConfig parse_config_text(const std::string& text, const std::string& source) {
@@ -365,10 +421,20 @@ StudyConfig parse_config_text(const std::string& text, const std::string& source
       config.grids.push_back(parse_grid(grid, config.seed));
     }
     if (config.grids.empty()) throw ConfigError(source + ": [[grid]]: no blocks");
+    double study_points = 0;
+    for (std::size_t i = 0; i < config.grids.size(); ++i) {
+      const auto& g = config.grids[i];
+      study_points += static_cast<double>(g.dim.size()) * g.train_length.size() *
+                      g.test_length.size() * g.shift.size() * g.covariance.size() * g.task.size() *
+                      g.model.size();
+    }
+    Section last(blocks->back().as_table(), "grid #" + std::to_string(blocks->size()), source);
+    check_grid_size(last, config.grids.back(), study_points);
   }
 
   Section training(table("training"), "training", source);
   parse_training(training, config.training);
+  if (config.training.method == TrainingMethod::flow) check_flow_initialisation(config, training);
 
   Section models(table("models"), "models", source);
   parse_models(models, config.models);

@@ -251,7 +251,7 @@ class Collector {
                    hdf5_seconds_, 100.0 * hdf5_seconds_ / elapsed, mpi_seconds_,
                    100.0 * mpi_seconds_ / elapsed, elapsed);
     }
-    if (!message_.empty()) std::cerr << "icl-study: " << message_ << '\n';
+    if (!message_.empty()) std::cerr << "icl-study: " << one_line(message_) << '\n';
     if (outcome_ == 75)
       std::cerr << "icl-study: stopped by signal; " << done_ << " of " << input_.total_points
                 << " points saved in " << input_.partial_path << " (continue with --resume)\n";
@@ -346,6 +346,8 @@ int run_collector(const Communicator& comm, const EngineInput& input) {
     }
   } catch (const Error& e) {
     collector.request_stop(e.exit_code(), e.what());
+  } catch (const std::bad_alloc&) {
+    collector.request_stop(resource_exit_code, out_of_memory_message);
   } catch (const std::exception& e) {
     collector.request_stop(1, std::string("internal error: ") + e.what());
   }
@@ -372,6 +374,8 @@ int run_worker(const Communicator& comm, const EngineInput& input) {
     comm.send(0, done_tag, encode_code(stopped ? 75 : 0));
   } catch (const Error& e) {
     comm.send(0, error_tag, encode_code(e.exit_code(), e.what()));
+  } catch (const std::bad_alloc&) {
+    comm.send(0, error_tag, encode_code(resource_exit_code, out_of_memory_message));
   } catch (const std::exception& e) {
     comm.send(0, error_tag, encode_code(1, std::string("internal error: ") + e.what()));
   }

@@ -4,6 +4,7 @@
 #include "cli/provenance.hpp"
 #include "core/errors.hpp"
 #include "core/parse.hpp"
+#include "io/files.hpp"
 #include "io/result_file.hpp"
 
 #include <cmath>
@@ -82,7 +83,11 @@ int run_info(const std::string& path) {
   return 0;
 }
 
-int run_merge(const std::vector<std::string>& inputs, const std::string& output) {
+int run_merge(const std::vector<std::string>& inputs, const std::string& output, bool force) {
+  check_output_path(output, force, "use --force to replace it");
+  check_output_folder(output);
+  const OutputLock lock(output, "merge");
+  remove_stale_temporaries(output);  // of merges killed mid-write
   std::vector<ResultData> shards;
   for (const auto& path : inputs) shards.push_back(read_result_file(path));
   const ResultData& first = shards.front();
@@ -168,10 +173,12 @@ CommandAction register_info_command(CLI::App& app) {
 CommandAction register_merge_command(CLI::App& app) {
   auto inputs = std::make_shared<std::vector<std::string>>();
   auto output = std::make_shared<std::string>();
+  auto force = std::make_shared<bool>(false);
   auto* command = app.add_subcommand("merge", "Combine the shard files of one study");
   command->add_option("shards", *inputs, "shard files")->required();
   command->add_option("-o,--output", *output, "merged result file")->required();
-  return [inputs, output](CommandContext&) { return run_merge(*inputs, *output); };
+  command->add_flag("--force", *force, "replace an existing output file");
+  return [inputs, output, force](CommandContext&) { return run_merge(*inputs, *output, *force); };
 }
 
 }  // namespace icl

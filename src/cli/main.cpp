@@ -1,5 +1,6 @@
-/// icl-study: the command line (DESIGN.md). Maps the error family to exit codes: 2 bad input,
-/// 3 I/O failure, 4 numerical failure; every error is one line on stderr.
+/// icl-study: the command line. Maps the error family (core/errors.hpp) to exit codes: 2 bad
+/// input, 3 I/O or resource failure, 4 numerical failure, 75 stopped by a signal; every error is
+/// one line on stderr.
 #include "cli/commands.hpp"
 #include "core/errors.hpp"
 #include "parallel/communicator.hpp"
@@ -10,6 +11,7 @@
 #include <iostream>
 #include <map>
 #include <optional>
+#include <string>
 
 int main(int argc, char** argv) {
   CLI::App app{"icl-study: in-context learning of linear models by trained transformers"};
@@ -29,6 +31,20 @@ int main(int argc, char** argv) {
   add(icl::register_theory_command(app));
   add(icl::register_shifts_command(app));
 
+  // CLI11 answers an unknown first word with "A subcommand is required", not naming it.
+  if (argc > 1 && argv[1][0] != '-') {
+    std::string names;
+    bool known = false;
+    for (const auto* command : app.get_subcommands({})) {
+      names += (names.empty() ? "" : ", ") + command->get_name();
+      known = known || command->get_name() == argv[1];
+    }
+    if (!known) {
+      std::cerr << "icl-study: unknown command " << icl::quote(argv[1]) << ", expected one of "
+                << names << " (see --help)\n";
+      return 2;
+    }
+  }
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {
@@ -38,7 +54,7 @@ int main(int argc, char** argv) {
   } catch (const CLI::CallForVersion& e) {
     return app.exit(e);
   } catch (const CLI::ParseError& e) {
-    std::cerr << "icl-study: " << e.what() << " (see --help)\n";
+    std::cerr << "icl-study: " << icl::one_line(e.what()) << " (see --help)\n";
     return 2;
   }
 
@@ -54,13 +70,13 @@ int main(int argc, char** argv) {
       if (command->parsed()) return action(context);
     return 2;
   } catch (const icl::Error& e) {
-    std::cerr << "icl-study: " << e.what() << '\n';
+    std::cerr << "icl-study: " << icl::one_line(e.what()) << '\n';
     return e.exit_code();
   } catch (const std::bad_alloc&) {
-    std::cerr << "icl-study: out of memory\n";
-    return 4;
+    std::cerr << "icl-study: " << icl::out_of_memory_message << '\n';
+    return icl::resource_exit_code;
   } catch (const std::exception& e) {
-    std::cerr << "icl-study: internal error: " << e.what() << '\n';
+    std::cerr << "icl-study: internal error: " << icl::one_line(e.what()) << '\n';
     return 1;
   }
 }

@@ -5,6 +5,7 @@
 /// settings the pending points need are split over the ranks by cost; each is trained once, by its
 /// owner, and broadcast. (3) The pending points are split over the ranks by the cost model and
 /// evaluated (engine.cpp).
+#include "cli/checkpoints.hpp"
 #include "cli/commands.hpp"
 #include "cli/engine.hpp"
 #include "cli/provenance.hpp"
@@ -13,6 +14,7 @@
 #include "core/errors.hpp"
 #include "core/predictors.hpp"
 #include "evaluation/monte_carlo.hpp"
+#include "io/files.hpp"
 #include "parallel/bytes.hpp"
 #include "parallel/partition.hpp"
 #include "parallel/signals.hpp"
@@ -47,7 +49,7 @@ int on_rank0_then_share(const Communicator& comm, const std::function<void()>& b
     try {
       body();
     } catch (const Error& e) {
-      std::cerr << "icl-study: " << e.what() << '\n';
+      std::cerr << "icl-study: " << one_line(e.what()) << '\n';
       code = e.exit_code();
     }
   }
@@ -150,44 +152,17 @@ std::vector<bool> shard_membership(const Study& study, const Shard& shard) {
   return member;
 }
 
-void check_output_folder(const std::string& output) {
-  const auto folder = std::filesystem::absolute(output).parent_path();
-  if (!std::filesystem::is_directory(folder))
-    throw IoError(output + ": the folder " + folder.string() + " does not exist");
-  const std::string probe = output + ".probe-" + std::to_string(::getpid());
-  {
-    std::ofstream out(probe);
-    if (!out || !(out << "probe") || !out.flush()) {
-      std::error_code ignored;
-      std::filesystem::remove(probe, ignored);
-      throw IoError(output + ": cannot write in " + folder.string());
-    }
-  }
-  std::filesystem::remove(probe);
-}
-
-void fill_theory(const Study& study, ResultData& result) {
-  for (std::size_t i = 0; i < study.points.size(); ++i) {
-    const auto& point = study.points[i];
-    const Covariance covariance = Covariance::parse(point.covariance, point.dim, study.config.seed);
-    const PromptLaw law = PromptLaw::shifted(covariance, Shift::parse(point.shift),
-                                             study.config.seed, Task::parse(point.task));
-    PointModel model(covariance, point.train_length, law, point.test_length);
-    model.use_deep_model(model_depth(point.model));
-    result.points.theory_source[i] = theory_source(law, point.test_length);
-    for (auto& columns : result.predictors)
-      columns.theory[i] = model.theory(columns.name).value_or(NAN);
-  }
-}
-
 /// Rank 0: the result to continue from (a resumed partial or final file, or a fresh one).
+/// Takes the output's lock (into `lock`) once the output is known to be writable.
 ResultData prepare_result(const Study& study, const RunOptions& options, const std::string& partial,
-                          const Shard& shard) {
-  const bool final_exists = std::filesystem::exists(options.output);
-  if (final_exists && !options.resume && !options.force)
-    throw ConfigError(options.output +
-                      ": exists; use --resume to continue it or --force to replace it");
+                          const Shard& shard, std::optional<OutputLock>& lock) {
+  check_output_path(options.output, options.resume || options.force,
+                    "use --resume to continue it or --force to replace it");
+  check_output_path(partial, true, "");
   check_output_folder(options.output);
+  // From here on nothing of another run's output may be touched before we own it.
+  lock.emplace(options.output, "run " + options.config);
+  const bool final_exists = std::filesystem::exists(options.output);
   // Commits killed mid-write (SIGKILL, a node failure) leave their temporary files behind.
   remove_stale_temporaries(options.output);
   remove_stale_temporaries(partial);
@@ -209,16 +184,23 @@ ResultData prepare_result(const Study& study, const RunOptions& options, const s
     if (result.points.size() != study.points.size())
       throw ConfigError(source + ": has " + std::to_string(result.points.size()) +
                         " points, the config " + std::to_string(study.points.size()));
+    check_models(result, study, source);
   } else {
     result = empty_result(study, {});
-    fill_theory(study, result);
   }
+  // The closed forms are a function of the config alone: computed afresh, also on --resume, so
+  // a file begun by `train` (or by a run stopped before they were done) ends up with all of them.
+  fill_theory(study, result);
   result.provenance.shard = std::to_string(shard.index) + "/" + std::to_string(shard.count);
   return result;
 }
 
 int run_study(const Communicator& comm, const RunOptions& options) {
   if (options.threads > 0) omp_set_num_threads(options.threads);
+  const bool report_progress =
+      options.progress == "on" || (options.progress == "auto" && ::isatty(STDERR_FILENO));
+  // From here on a stop signal ends training and precomputation at their next checkpoint.
+  install_checkpoints(report_progress, "rank " + std::to_string(comm.rank()));
   const std::string partial = options.output + ".partial";
 
   // (1) Config and output, on rank 0; the text travels to the others.
@@ -226,10 +208,16 @@ int run_study(const Communicator& comm, const RunOptions& options) {
   std::optional<Study> study;
   ResultData result;
   Shard shard;
+  std::optional<OutputLock> lock;  // rank 0 holds it until the run returns
   int code = on_rank0_then_share(comm, [&] {
     shard = parse_shard(options.shard);
     study = expand_study(parse_config_file(options.config));
-    result = prepare_result(*study, options, partial, shard);
+    if (static_cast<std::size_t>(shard.count) > study->points.size())
+      throw ConfigError(
+          "--shard: K = " + std::to_string(shard.count) + " shards of a study of " +
+          std::to_string(study->points.size()) +
+          " points leaves shards empty; expected K <= " + std::to_string(study->points.size()));
+    result = prepare_result(*study, options, partial, shard, lock);
     fill_provenance(result.provenance, comm.size(), omp_get_max_threads());
     ByteWriter writer;
     writer.put(study->config.text);
@@ -298,29 +286,52 @@ int run_study(const Communicator& comm, const RunOptions& options) {
   for (std::size_t k = 0; k < to_train.size(); ++k) {
     if (trainers[k] != comm.rank() || my_error) continue;
     try {
+      install_checkpoints(report_progress, "rank " + std::to_string(comm.rank()) + ", training " +
+                                               study->settings[to_train[k]].key);
       trained[k] = train_setting(study->settings[to_train[k]], config);
+      if (report_progress)
+        std::fprintf(stderr, "icl-study: rank %d: trained %s (%zu of %zu)\n", comm.rank(),
+                     study->settings[to_train[k]].key.c_str(), k + 1, to_train.size());
     } catch (const Error& e) {
       my_error = e.exit_code();
       my_message = e.what();
+    } catch (const std::bad_alloc&) {
+      my_error = resource_exit_code;
+      my_message = out_of_memory_message;
     }
   }
-  code = comm.all_max(my_error);
+  install_checkpoints(report_progress, "rank " + std::to_string(comm.rank()));
+  // A failure outranks a stop: the stop keeps what is finished, a failure reports itself.
+  const bool stopped = comm.all_max(my_error == 75 ? 1 : 0) != 0;
+  code = comm.all_max(my_error == 75 ? 0 : my_error);
   if (code != 0) {
-    const int first = comm.all_min(my_error ? comm.rank() : comm.size());
-    if (comm.rank() == first) std::cerr << "icl-study: " << my_message << '\n';
+    const int first = comm.all_min(my_error != 0 && my_error != 75 ? comm.rank() : comm.size());
+    if (comm.rank() == first) std::cerr << "icl-study: " << one_line(my_message) << '\n';
     return code;
   }
+  // Every model that finished reaches rank 0 and the partial file, also when a signal stopped
+  // the others: --resume then trains only what is missing.
+  std::size_t kept = 0;
   for (std::size_t k = 0; k < to_train.size(); ++k) {
     std::vector<std::uint8_t> bytes;
-    if (trainers[k] == comm.rank()) bytes = encode_model(trained.at(k));
+    if (trainers[k] == comm.rank() && trained.count(k)) bytes = encode_model(trained.at(k));
     comm.broadcast(bytes, trainers[k]);
+    if (bytes.empty()) continue;  // stopped before this one finished
     ModelRecord model = decode_model(bytes);
     models[to_train[k]] = parameters_of(model);
     if (comm.rank() == 0) result.models.push_back(std::move(model));
+    ++kept;
   }
-  if (!to_train.empty()) {
+  if (kept > 0 || stopped) {
     code = on_rank0_then_share(comm, [&] { commit_partial(result, partial); });
     if (code != 0) return code;
+  }
+  if (stopped) {
+    if (comm.rank() == 0)
+      std::cerr << "icl-study: stopped by signal during training; " << kept << " of "
+                << to_train.size() << " models trained now, saved in " << partial
+                << " (continue with --resume)\n";
+    return 75;
   }
 
   // (3) Evaluation.
@@ -371,7 +382,7 @@ CommandAction register_run_command(CLI::App& app) {
   command
       ->add_option("--commit-every", options->commit_seconds,
                    "seconds between commits of finished points to OUT.h5.partial")
-      ->check(CLI::Range(0.0, 86400.0))
+      ->check(finite_in(0.0, 86400.0))
       ->capture_default_str();
   command->add_option("--progress", options->progress, "progress on stderr: auto, on, off")
       ->check(CLI::IsMember({"auto", "on", "off"}))

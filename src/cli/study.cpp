@@ -1,5 +1,6 @@
 #include "cli/study.hpp"
 
+#include "cli/limits.hpp"
 #include "core/covariance.hpp"
 #include "core/errors.hpp"
 #include "core/predictors.hpp"
@@ -10,6 +11,8 @@
 #include "core/theory.hpp"
 #include "evaluation/monte_carlo.hpp"
 
+#include <omp.h>
+
 #include <Eigen/LU>
 
 #include <algorithm>
@@ -17,6 +20,7 @@
 #include <cmath>
 #include <map>
 #include <set>
+#include <sstream>
 
 namespace icl {
 namespace {
@@ -62,6 +66,35 @@ void decide_samplers(Study& study) {
       throw ConfigError(config.source + ": [study] sampler = \"sufficient\": " + describe(point) +
                         ": " + obstacle + " (use \"auto\" or \"plain\")");
     point.sufficient = obstacle.empty();
+  }
+}
+
+/// Every OpenMP thread holds a prompt (and a model's activations on it) while it evaluates a point,
+/// and a training prompt while it trains: refuse a point whose working set cannot fit in half of
+/// the memory, naming the axis that makes it large, instead of failing after minutes of work.
+void check_working_memory(const Study& study) {
+  const double budget = limits::available_memory_bytes() / 2;
+  const double threads = omp_get_max_threads();
+  for (const auto& point : study.points) {
+    const double width = point.dim + 1.0;
+    const ModelSpec spec = parse_model(point.model);
+    const double layers = std::max(1, spec.depth * spec.heads);
+    // Plain sampler: inputs, their transform, labels and the model's activations, per layer.
+    const double evaluation = point.sufficient
+                                  ? 8.0 * 8 * width * width
+                                  : 8.0 * width * (point.test_length + 1.0) * (3 + layers);
+    const double training = 8.0 * width * (point.train_length + 1.0) * (3 + layers);
+    const bool long_test = evaluation >= training;
+    const double bytes = threads * std::max(evaluation, training);
+    if (bytes <= budget) continue;
+    std::ostringstream message;
+    message << study.config.source << ": [grid] " << (long_test ? "M" : "N") << ": "
+            << describe(point) << " needs about " << bytes / 1e9 << " GB of working memory ("
+            << threads << " threads x one prompt of length "
+            << (long_test ? point.test_length : point.train_length) << " at d = " << point.dim
+            << "), more than half of this machine's " << budget * 2 / 1e9 << " GB; shorten "
+            << (long_test ? "M" : "N") << " or d, or use fewer threads";
+    throw ConfigError(message.str());
   }
 }
 
@@ -125,6 +158,7 @@ Study expand_study(StudyConfig config) {
                   add_point(dim, n, m, shift, covariance, task, model);
   study.config = std::move(config);
   decide_samplers(study);
+  check_working_memory(study);
   return study;
 }
 
@@ -269,6 +303,32 @@ SettingModel parameters_of(const ModelRecord& model) {
   return result;
 }
 
+void check_models(const ResultData& result, const Study& study, const std::string& source) {
+  for (const auto& model : result.models)
+    for (const auto& setting : study.settings) {
+      if (setting.key != model.key) continue;
+      const ModelSpec spec = parse_model(setting.model);
+      const Eigen::Index size = setting.dim + 1;
+      const Eigen::Index rows = size * std::max(1, spec.depth * spec.heads);
+      auto check = [&](const Eigen::MatrixXd& matrix, const char* name) {
+        if (matrix.rows() != rows || matrix.cols() != size)
+          throw ConfigError(source + ": model " + model.key + ": " + name + " is " +
+                            std::to_string(matrix.rows()) + "x" + std::to_string(matrix.cols()) +
+                            ", expected " + std::to_string(rows) + "x" + std::to_string(size) +
+                            " for " + setting.model + " at d = " + std::to_string(setting.dim) +
+                            " (damaged file?)");
+        if (!matrix.allFinite())
+          throw ConfigError(source + ": model " + model.key + ": " + name +
+                            " holds non-finite entries (damaged file?)");
+      };
+      check(model.value_projection, "W_PV");
+      check(model.key_query, "W_KQ");
+      if (model.model != setting.model)
+        throw ConfigError(source + ": model " + model.key + " is " + model.model + ", expected " +
+                          setting.model + " (damaged file?)");
+    }
+}
+
 ResultData empty_result(const Study& study, std::vector<ModelRecord> models) {
   ResultData data;
   const auto& config = study.config;
@@ -298,6 +358,20 @@ ResultData empty_result(const Study& study, std::vector<ModelRecord> models) {
                                std::vector<double>(n, NAN), std::vector<std::int64_t>(n, 0)});
   data.models = std::move(models);
   return data;
+}
+
+void fill_theory(const Study& study, ResultData& result) {
+  for (std::size_t i = 0; i < study.points.size(); ++i) {
+    const auto& point = study.points[i];
+    const Covariance covariance = Covariance::parse(point.covariance, point.dim, study.config.seed);
+    const PromptLaw law = PromptLaw::shifted(covariance, Shift::parse(point.shift),
+                                             study.config.seed, Task::parse(point.task));
+    PointModel model(covariance, point.train_length, law, point.test_length);
+    model.use_deep_model(model_depth(point.model));
+    result.points.theory_source[i] = theory_source(law, point.test_length);
+    for (auto& columns : result.predictors)
+      columns.theory[i] = model.theory(columns.name).value_or(NAN);
+  }
 }
 
 }  // namespace icl

@@ -61,7 +61,16 @@ struct SettingModel {
 /// The parameters stored in a model record (W_PV and W_KQ hold the layers stacked vertically).
 SettingModel parameters_of(const ModelRecord& model);
 
+/// Every model in `result` that belongs to one of the study's training settings has the shape and
+/// kind the setting's model needs and finite entries; ConfigError naming `source` and the model
+/// otherwise. (A file given to --resume is read, not trusted.)
+void check_models(const ResultData& result, const Study& study, const std::string& source);
+
 /// A result file for the study with every point pending and the given models.
 ResultData empty_result(const Study& study, std::vector<ModelRecord> models);
+
+/// The closed-form risks (/theory) and their kind (/points/theory_source) of every point; NaN
+/// where a predictor has none. Every command that writes a new result file calls it.
+void fill_theory(const Study& study, ResultData& result);
 
 }  // namespace icl

@@ -81,7 +81,7 @@ CommandAction register_theory_command(CLI::App& app) {
                    "task: linear, sparse:k, quadratic, relu, tanh, relu-2nn:h [+noise=s]")
       ->capture_default_str();
   command->add_option("--noise", options->noise, "label noise standard deviation s")
-      ->check(CLI::Range(0.0, 1e6))
+      ->check(finite_in(0.0, 1e6))
       ->capture_default_str();
   command->add_option("--seed", options->seed, "master seed (fixes rotated: covariances)")
       ->capture_default_str();

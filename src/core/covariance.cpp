@@ -11,11 +11,15 @@
 namespace icl {
 namespace {
 
+/// rotated:rotated:S is S under the product of two rotations, itself a rotation: more than one
+/// level adds nothing, a few are allowed.
+constexpr int max_rotations = 4;
+
 constexpr std::string_view valid_specs =
     "identity, diag:l1,...,ld, power:a, toeplitz:r (|r| < 1), rotated:<spec>, random-exp";
 
 std::string quoted(std::string_view spec) {
-  return "covariance '" + std::string(spec) + "'";
+  return "covariance " + quote(std::string(spec));
 }
 
 Eigen::MatrixXd parse_fixed_matrix(std::string_view spec, std::string_view full, int dim,
@@ -51,6 +55,9 @@ Eigen::MatrixXd parse_fixed_matrix(std::string_view spec, std::string_view full,
       if (diagonal(i) <= 0.0)
         throw ConfigError(what + ": is not positive definite (entry " + std::to_string(i + 1) +
                           " is " + std::string(pieces[i]) + ", expected > 0)");
+      if (diagonal(i) < 1e-12 || diagonal(i) > 1e12)
+        throw ConfigError(what + ": entry " + std::to_string(i + 1) + " is " +
+                          std::string(pieces[i]) + ", expected a value in [1e-12, 1e12]");
     }
     return diagonal.asDiagonal();
   }
@@ -84,6 +91,13 @@ Eigen::MatrixXd parse_fixed_matrix(std::string_view spec, std::string_view full,
 
 Covariance Covariance::parse(std::string_view spec, int dim, std::uint64_t seed) {
   if (dim < 1) throw ConfigError(quoted(spec) + ": dimension d = " + std::to_string(dim) + " < 1");
+  // rotated: recurses once per level; bound it before recursing (10^4 levels overflow the stack).
+  int rotations = 0;
+  for (std::string_view rest = spec; rest.substr(0, 8) == "rotated:"; rest.remove_prefix(8))
+    ++rotations;
+  if (rotations > max_rotations)
+    throw ConfigError(quoted(spec) + ": nests rotated: " + std::to_string(rotations) +
+                      " levels deep, expected at most " + std::to_string(max_rotations));
   Covariance covariance;
   covariance.spec_ = std::string(spec);
   if (spec == "random-exp") {

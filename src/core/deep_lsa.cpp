@@ -43,8 +43,8 @@ ModelSpec parse_model(std::string_view model) {
       if (depth > 0 && heads > 0) return {ModelSpec::Kind::softmax, depth, heads};
     }
   }
-  throw ConfigError("unknown model '" + text +
-                    "', expected lsa (ZFB's one layer), lsa-L or softmax-L-H (1 <= L, H <= 16)");
+  throw ConfigError("unknown model " + quote(text) +
+                    ", expected lsa (ZFB's one layer), lsa-L or softmax-L-H (1 <= L, H <= 16)");
 }
 
 int model_depth(std::string_view model) {

@@ -1,10 +1,52 @@
 #pragma once
 /// The project's one small error family. Every error carries the process exit code the command line
-/// maps it to (DESIGN.md): 2 bad input, 3 I/O failure, 4 numerical failure.
+/// maps it to: 2 bad input, 3 I/O or resource failure (a disk, a lock, memory), 4 numerical
+/// failure, 75 stopped by a signal (continue with --resume).
+#include <cstdio>
 #include <stdexcept>
 #include <string>
 
 namespace icl {
+
+/// An error message as the one line the user sees: control characters (a newline inside a
+/// covariance string, say) are written as escapes, so no message spans several lines.
+inline std::string one_line(const std::string& message) {
+  std::string line;
+  line.reserve(message.size());
+  for (const char c : message) {
+    if (c == '\n') {
+      line += "\\n";
+    } else if (c == '\r') {
+      line += "\\r";
+    } else if (c == '\t') {
+      line += "\\t";
+    } else if (static_cast<unsigned char>(c) < 0x20 || c == 0x7f) {
+      char escaped[8];
+      std::snprintf(escaped, sizeof escaped, "\\x%02x", static_cast<unsigned char>(c));
+      line += escaped;
+    } else {
+      line += c;
+    }
+  }
+  return line;
+}
+
+/// User text quoted inside a message: one line (see one_line) and at most about 80 characters,
+/// the middle elided, so an 80 KB covariance string does not become an 80 KB error.
+inline std::string quote(const std::string& text) {
+  const std::string line = one_line(text);
+  // Appended piece by piece: GCC 12 warns falsely (-Wrestrict) about "'" + line + "'".
+  std::string quoted(1, '\'');
+  if (line.size() <= 80) {
+    quoted.append(line);
+  } else {
+    quoted.append(line, 0, 50);
+    quoted.append("...(").append(std::to_string(line.size() - 70)).append(" more)...");
+    quoted.append(line, line.size() - 20, 20);
+  }
+  quoted.push_back('\'');
+  return quoted;
+}
 
 class Error : public std::runtime_error {
  public:
@@ -14,6 +56,20 @@ class Error : public std::runtime_error {
 
  private:
   int code_;
+};
+
+/// Running out of memory is a failure of the machine's resources, reported like an I/O failure
+/// (exit 3), never as a numerical one.
+inline constexpr int resource_exit_code = 3;
+inline constexpr const char* out_of_memory_message =
+    "out of memory (the study's working set does not fit: fewer threads or ranks per node, or "
+    "smaller d, N or M)";
+
+/// A stop asked for by a signal (SIGTERM, SIGINT, SIGUSR1) in a phase that cannot finish its
+/// current item: what is done is kept, the run exits 75 and continues with --resume.
+class Interrupted : public Error {
+ public:
+  explicit Interrupted(const std::string& message) : Error(message, 75) {}
 };
 
 /// Bad input: a config key, a command-line argument, a covariance spec, a file of the wrong kind.

@@ -12,7 +12,7 @@ double parse_finite_double(std::string_view text, const std::string& what) {
   const char* end = text.data() + text.size();
   auto [ptr, ec] = std::from_chars(text.data(), end, value);
   if (text.empty() || ec != std::errc() || ptr != end || !std::isfinite(value))
-    throw ConfigError(what + ": expected a finite number, got '" + std::string(text) + "'");
+    throw ConfigError(what + ": expected a finite number, got " + quote(std::string(text)));
   return value;
 }
 
@@ -21,7 +21,7 @@ long long parse_integer(std::string_view text, const std::string& what) {
   const char* end = text.data() + text.size();
   auto [ptr, ec] = std::from_chars(text.data(), end, value);
   if (text.empty() || ec != std::errc() || ptr != end)
-    throw ConfigError(what + ": expected an integer, got '" + std::string(text) + "'");
+    throw ConfigError(what + ": expected an integer, got " + quote(std::string(text)));
   return value;
 }
 

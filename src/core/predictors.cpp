@@ -1,6 +1,7 @@
 #include "core/predictors.hpp"
 
 #include "core/baselines.hpp"
+#include "core/checkpoint.hpp"
 #include "core/errors.hpp"
 #include "core/parse.hpp"
 
@@ -182,8 +183,8 @@ void check_predictor_name(std::string_view name, const std::string& where) {
   if (std::find(predictor_names.begin(), predictor_names.end(), name) != predictor_names.end())
     return;
   const std::vector<std::string> valid(predictor_names.begin(), predictor_names.end());
-  throw ConfigError(where + ": unknown predictor '" + std::string(name) + "', expected one of " +
-                    join(valid, ", "));
+  throw ConfigError(where + ": unknown predictor " + quote(std::string(name)) +
+                    ", expected one of " + join(valid, ", "));
 }
 
 LinearForm LinearForm::fixed(Eigen::MatrixXd preconditioner) {
@@ -237,7 +238,9 @@ void estimate_task_moments(const Task& task, const Eigen::MatrixXd& lambda,
   TaskDraw draw;
   Eigen::MatrixXd inputs(d, 2 * half);
   Eigen::VectorXd labels;
+  const std::string phase = "closed forms: task moments of " + task.text;
   for (std::uint32_t k = 0; k < task_moment_samples; ++k) {
+    if (k % 4096 == 0) checkpoint(phase, k, task_moment_samples);
     RandomStream task_random(task_moment_seed, {address, k, Stream::task});
     draw_task(noise_free, d, task_random, draw);
     RandomStream input_random(task_moment_seed, {address, k, Stream::inputs});

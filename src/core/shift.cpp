@@ -70,11 +70,15 @@ Shift Shift::parse(std::string_view text) {
   const std::string_view argument =
       equals == std::string_view::npos ? std::string_view() : text.substr(equals + 1);
   const bool has_argument = equals != std::string_view::npos;
-  const std::string what = "shift '" + std::string(text) + "'";
+  const std::string what = "shift " + quote(std::string(text));
+  // Scales and noise levels beyond 10^6 (or a positive scale below 10^-6) overflow or underflow
+  // the squared errors: refused here, where the key can still be named, not at evaluation.
   auto number = [&](bool positive) {
     const double value = parse_finite_double(argument, what);
-    if (positive && !(value > 0.0)) throw ConfigError(what + ": expected a value > 0");
-    if (!positive && value < 0.0) throw ConfigError(what + ": expected a value >= 0");
+    if (positive && !(value >= shift_parameter_min && value <= shift_parameter_max))
+      throw ConfigError(what + ": expected a value in [1e-06, 1e+06]");
+    if (!positive && !(value >= 0.0 && value <= shift_parameter_max))
+      throw ConfigError(what + ": expected a value in [0, 1e+06]");
     return value;
   };
   struct Plain {

@@ -8,6 +8,11 @@
 
 namespace icl {
 
+/// The range of a shift's scale or noise parameter (and of a task's noise): the squared errors
+/// stay finite in double precision.
+inline constexpr double shift_parameter_min = 1e-6;
+inline constexpr double shift_parameter_max = 1e6;
+
 enum class ShiftKind {
   none,
   task_scale,        ///< task-scale=a, scale-y=a: w ↦ a w

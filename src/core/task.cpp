@@ -2,6 +2,7 @@
 
 #include "core/errors.hpp"
 #include "core/parse.hpp"
+#include "core/shift.hpp"
 
 #include <cmath>
 #include <numeric>
@@ -12,14 +13,15 @@ namespace icl {
 Task Task::parse(std::string_view text) {
   Task task;
   task.text = std::string(text);
-  const std::string what = "task '" + std::string(text) + "'";
+  const std::string what = "task " + quote(std::string(text));
   std::string_view body = text;
   if (const auto plus = text.find('+'); plus != std::string_view::npos) {
     const std::string_view suffix = text.substr(plus + 1);
     if (suffix.substr(0, 6) != "noise=")
       throw ConfigError(what + ": expected '+noise=s' after the task name");
     task.noise_std = parse_finite_double(suffix.substr(6), what);
-    if (task.noise_std < 0.0) throw ConfigError(what + ": noise must be >= 0");
+    if (!(task.noise_std >= 0.0 && task.noise_std <= shift_parameter_max))
+      throw ConfigError(what + ": expected a noise level in [0, 1e+06]");
     body = text.substr(0, plus);
   }
   const auto colon = body.find(':');

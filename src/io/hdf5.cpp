@@ -2,6 +2,7 @@
 
 #include "core/errors.hpp"
 
+#include <cstdint>
 #include <filesystem>
 #include <fstream>
 #include <mutex>
@@ -139,12 +140,38 @@ void silence_library_errors() {
   std::call_once(once, [] { H5Eset_auto2(H5E_DEFAULT, nullptr, nullptr); });
 }
 
-Handle create_file(const std::string& path) {
+Handle create_file(const std::string& path, hsize_t userblock_bytes) {
   silence_library_errors();
-  const hid_t file = H5Fcreate(path.c_str(), H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT);
+  Handle creation(H5Pcreate(H5P_FILE_CREATE), H5Pclose, path);
+  Handle access(H5Pcreate(H5P_FILE_ACCESS), H5Pclose, path);
+  if (creation.id() < 0 || access.id() < 0) fail(path, "creating property lists");
+  if (userblock_bytes > 0)
+    check(H5Pset_userblock(creation.id(), userblock_bytes), path, "reserving the user block");
+  // Our files are private temporaries until they are renamed into place, and the output as a whole
+  // is locked by OutputLock; HDF5's own flock() only gets in the way on NFS and Lustre, where it
+  // often fails.
+  check(H5Pset_file_locking(access.id(), false, true), path, "switching off HDF5's file locking");
+  const hid_t file = H5Fcreate(path.c_str(), H5F_ACC_TRUNC, creation.id(), access.id());
   if (file < 0)
     throw IoError(path + ": cannot create the file (check the folder and its permissions)");
   return Handle(file, H5Fclose, path + ":");
+}
+
+Handle open_file_image(const std::uint8_t* image, std::size_t size, const std::string& name) {
+  silence_library_errors();
+  Handle access(H5Pcreate(H5P_FILE_ACCESS), H5Pclose, name);
+  if (access.id() < 0) fail(name, "creating a property list");
+  // The core driver without a backing store: HDF5 works on its own copy of the bytes.
+  check(H5Pset_fapl_core(access.id(), 1 << 16, false), name, "choosing the in-memory driver");
+  check(H5Pset_file_image(access.id(), const_cast<std::uint8_t*>(image), size), name,
+        "handing over the file image");
+  // HDF5 refuses an image named like a file that exists on disk ("file already exists"): the
+  // name it sees is one no file can have; ours goes into the messages.
+  const std::string image_name =
+      "/nonexistent/icl-study-image-" + std::to_string(reinterpret_cast<std::uintptr_t>(image));
+  const hid_t file = H5Fopen(image_name.c_str(), H5F_ACC_RDONLY, access.id());
+  if (file < 0) throw ConfigError(name + ": damaged HDF5 file (cannot be opened)");
+  return Handle(file, H5Fclose, name + ":");
 }
 
 bool is_hdf5_file(const std::string& path) {

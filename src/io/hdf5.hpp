@@ -37,7 +37,13 @@ class Handle {
 /// Switch off HDF5's automatic error printing (once per process); errors become IoError instead.
 void silence_library_errors();
 
-Handle create_file(const std::string& path);  ///< truncates
+/// Truncates. `userblock_bytes` (0 or a power of two >= 512) are reserved at the start of the file
+/// for the caller: HDF5 skips them (h5py and every reader find the superblock after them).
+Handle create_file(const std::string& path, hsize_t userblock_bytes = 0);
+/// Open a file held in memory, read-only, from the bytes where its HDF5 part starts (after any
+/// user block: HDF5's addresses count from the superblock); `name` appears in errors. ConfigError
+/// when HDF5 cannot open it.
+Handle open_file_image(const std::uint8_t* image, std::size_t size, const std::string& name);
 Handle open_file_read_only(
     const std::string& path);  ///< IoError if missing, ConfigError if not HDF5
 bool is_hdf5_file(const std::string& path);

@@ -1,19 +1,91 @@
 #include "io/result_file.hpp"
 
 #include "core/errors.hpp"
+#include "io/files.hpp"
 #include "io/hdf5.hpp"
 
 #include <fcntl.h>
 #include <signal.h>
 #include <unistd.h>
+#include <zlib.h>
 
 #include <cerrno>
+#include <cinttypes>
 #include <cmath>
+#include <cstdio>
 #include <cstdlib>
+#include <cstring>
 #include <filesystem>
+#include <string_view>
 
 namespace icl {
 namespace {
+
+constexpr std::string_view hdf5_signature("\x89HDF\r\n\x1a\n", 8);
+
+std::uint32_t crc32_of(const std::uint8_t* data, std::size_t size) {
+  return static_cast<std::uint32_t>(crc32_z(crc32_z(0L, Z_NULL, 0), data, size));
+}
+
+/// The seal's text: three lines, then zeros up to seal_bytes.
+std::string seal_text(std::uint32_t crc, std::uint64_t bytes) {
+  char text[160];
+  std::snprintf(text, sizeof text, "%scrc32 %08" PRIx32 "\nbytes %" PRIu64 "\n",
+                std::string(seal_magic).c_str(), crc, bytes);
+  return text;
+}
+
+/// Fill the user block HDF5 left at the start of the closed file `path` with the seal of the rest.
+void seal(const std::string& path) {
+  const auto bytes = read_regular_file(path, UINT64_MAX, "result file");
+  if (bytes.size() < seal_bytes) throw IoError(path + ": written file is shorter than its seal");
+  const std::string text = seal_text(crc32_of(bytes.data() + seal_bytes, bytes.size() - seal_bytes),
+                                     bytes.size() - seal_bytes);
+  std::vector<char> block(seal_bytes, '\0');
+  std::memcpy(block.data(), text.data(), text.size());
+  const int fd = ::open(path.c_str(), O_WRONLY | O_CLOEXEC);
+  if (fd < 0) throw IoError(path + ": cannot open to seal (" + std::strerror(errno) + ")");
+  const ssize_t written = ::pwrite(fd, block.data(), block.size(), 0);
+  const int error = errno;
+  ::close(fd);
+  if (written != static_cast<ssize_t>(block.size()))
+    throw IoError(path + ": writing the seal failed (" + std::strerror(error) + ")");
+}
+
+/// Judge the seal of a whole file's bytes. Unsealed files (written before seals existed) start
+/// with HDF5's signature and pass unverified; everything else must carry a seal that matches.
+/// Returns where the HDF5 part starts: 0 in an unsealed file, seal_bytes in a sealed one.
+std::size_t verify_seal(const std::vector<std::uint8_t>& bytes, const std::string& path) {
+  const std::string_view head(reinterpret_cast<const char*>(bytes.data()),
+                              std::min(bytes.size(), seal_bytes));
+  if (head.substr(0, hdf5_signature.size()) == hdf5_signature) return 0;  // unsealed, older
+  const bool hdf5_after_block =
+      bytes.size() > seal_bytes + hdf5_signature.size() &&
+      std::string_view(reinterpret_cast<const char*>(bytes.data()) + seal_bytes,
+                       hdf5_signature.size()) == hdf5_signature;
+  if (head.substr(0, seal_magic.size()) != seal_magic) {
+    if (hdf5_after_block)
+      throw ConfigError(path +
+                        ": damaged result file (its seal, the first 512 bytes, is not "
+                        "intact)");
+    throw ConfigError(path + ": not an HDF5 file");
+  }
+  std::uint32_t crc = 0;
+  std::uint64_t length = 0;
+  const std::string header(head.substr(seal_magic.size(), 64));
+  if (std::sscanf(header.c_str(), "crc32 %8" SCNx32 "\nbytes %" SCNu64, &crc, &length) != 2 ||
+      seal_text(crc, length) != std::string(head.substr(0, seal_text(crc, length).size())))
+    throw ConfigError(path + ": damaged result file (its seal cannot be read)");
+  if (bytes.size() - std::min(bytes.size(), seal_bytes) != length)
+    throw ConfigError(path + ": damaged result file (" + std::to_string(bytes.size()) +
+                      " bytes, its seal says " + std::to_string(length + seal_bytes) +
+                      "; truncated or extended)");
+  if (crc32_of(bytes.data() + seal_bytes, length) != crc)
+    throw ConfigError(path + ": damaged result file (its CRC-32 does not match its seal)");
+  for (std::size_t i = seal_text(crc, length).size(); i < seal_bytes; ++i)
+    if (bytes[i] != 0) throw ConfigError(path + ": damaged result file (its seal is not intact)");
+  return seal_bytes;
+}
 
 void sync_path(const std::string& path, bool directory) {
   const int fd = ::open(path.c_str(), directory ? O_RDONLY | O_DIRECTORY : O_RDONLY);
@@ -61,7 +133,7 @@ Provenance read_provenance(const h5::Handle& file) {
 }
 
 void write_contents(const std::string& path, const ResultData& data) {
-  h5::Handle file = h5::create_file(path);
+  h5::Handle file = h5::create_file(path, seal_bytes);
   write_provenance(file, data.provenance);
 
   h5::Handle points = h5::create_group(file, "points");
@@ -115,6 +187,7 @@ void write_result_file(const std::string& path, const ResultData& data) {
   const std::string temporary = path + ".tmp-" + std::to_string(::getpid());
   try {
     write_contents(temporary, data);  // the file handle closes here
+    seal(temporary);
     sync_path(temporary, false);
     std::error_code error;
     std::filesystem::rename(temporary, path, error);
@@ -122,6 +195,10 @@ void write_result_file(const std::string& path, const ResultData& data) {
       throw IoError(path + ": cannot rename the finished file into place: " + error.message());
     const auto folder = std::filesystem::absolute(path).parent_path();
     sync_path(folder.string(), true);
+  } catch (const IoError& e) {
+    std::error_code ignored;
+    std::filesystem::remove(temporary, ignored);
+    throw IoError(e.what() + disk_full_note(path));
   } catch (...) {
     std::error_code ignored;
     std::filesystem::remove(temporary, ignored);
@@ -154,9 +231,17 @@ ResultData read_result_contents(const h5::Handle& file, const std::string& path)
 }  // namespace
 
 ResultData read_result_file(const std::string& path) {
-  // The file opened as HDF5 (open_file_read_only says otherwise with its own error): a read that
-  // fails past that point means a damaged file, which is bad input (exit 2), not an I/O fault.
-  h5::Handle file = h5::open_file_read_only(path);
+  return read_result_image(read_regular_file(path, UINT64_MAX, "result file"), path);
+}
+
+ResultData read_result_image(const std::vector<std::uint8_t>& image, const std::string& path) {
+  const std::size_t start = verify_seal(image, path);
+  // The bytes are read once, checked, and handed to HDF5 from memory: HDF5 never parses a file
+  // whose seal does not match (a damaged file must not crash the library), and a file replaced on
+  // disk meanwhile cannot change what is read.
+  h5::Handle file = h5::open_file_image(image.data() + start, image.size() - start, path);
+  // A read that fails past this point means a damaged file, which is bad input (exit 2), not an
+  // I/O fault.
   try {
     return read_result_contents(file, path);
   } catch (const IoError& e) {

@@ -7,11 +7,20 @@
 #include <cstdint>
 #include <map>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace icl {
 
 inline constexpr std::int64_t schema_version = 1;
+
+/// Every file this program writes is sealed: its first `seal_bytes` (an HDF5 user block, which
+/// every HDF5 reader skips) hold `seal_magic`, then "crc32 XXXXXXXX\nbytes N\n" (the CRC-32 and
+/// length of everything after the block), then zeros. Readers verify the seal before HDF5 sees
+/// the bytes: any single damaged bit, and nearly every larger damage, is found, never parsed.
+/// Files written before seals existed start with HDF5's signature and are read unverified.
+inline constexpr std::size_t seal_bytes = 512;
+inline constexpr std::string_view seal_magic = "icl-study result file\n";
 
 struct Provenance {
   std::string program = "icl-study";
@@ -77,8 +86,13 @@ void write_result_file(const std::string& path, const ResultData& data);
 /// a live writer's temporary file is left alone. Returns how many were removed.
 int remove_stale_temporaries(const std::string& path);
 
-/// Read a result file. Throws IoError when it cannot be read, ConfigError when it is not an
-/// icl-study file of a schema this program understands (naming what is wrong).
+/// Read a result file (a regular file: no FIFO or device is read), its seal verified first.
+/// Throws IoError when it cannot be read, ConfigError when it is missing, damaged, or not an
+/// icl-study file of a schema this program understands (naming the file and what is wrong).
 ResultData read_result_file(const std::string& path);
+
+/// Read a result file from its bytes (as read_result_file; `path` names it in errors). For the
+/// fuzzer, and for callers that hold the bytes already.
+ResultData read_result_image(const std::vector<std::uint8_t>& image, const std::string& path);
 
 }  // namespace icl

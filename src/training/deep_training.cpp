@@ -1,5 +1,6 @@
 #include "training/deep_training.hpp"
 
+#include "core/checkpoint.hpp"
 #include "core/errors.hpp"
 #include "core/rng.hpp"
 
@@ -93,6 +94,7 @@ TrainingResult<Parameters> train_stack(const PromptLaw& law, int train_length,
   std::uint32_t steps_since_record = 0;
 
   for (std::uint32_t step = 0; step < options.steps; ++step) {
+    checkpoint("training (Adam)", step, options.steps);
     std::exception_ptr failure;
     std::mutex failure_mutex;
 #pragma omp parallel

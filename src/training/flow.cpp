@@ -1,5 +1,6 @@
 #include "training/flow.hpp"
 
+#include "core/checkpoint.hpp"
 #include "core/errors.hpp"
 #include "training/initialisation.hpp"
 #include "training/reduced_loss.hpp"
@@ -109,6 +110,24 @@ class ReducedFlow {
 
 }  // namespace
 
+double largest_flow_sigma(double gamma_norm, int dim) {
+  if (!(gamma_norm > 0.0)) return INFINITY;
+  return std::sqrt(2.0 / (gamma_norm * std::sqrt(static_cast<double>(dim))));
+}
+
+void check_flow_sigma(double sigma, double gamma_norm, const Covariance& covariance,
+                      int train_length) {
+  const int dim = covariance.dim();
+  if (sigma < largest_flow_sigma(gamma_norm, dim)) return;
+  std::ostringstream message;
+  message
+      << "sigma = " << sigma
+      << " violates the initialisation condition sigma^2 ||Gamma||_op sqrt(d) < 2 (needs sigma < "
+      << largest_flow_sigma(gamma_norm, dim) << " for d = " << dim << ", N = " << train_length
+      << ", covariance " << quote(covariance.spec()) << ")";
+  throw ConfigError(message.str());
+}
+
 FlowResult train_gradient_flow(const Covariance& covariance, int train_length,
                                const FlowOptions& options, std::uint64_t seed,
                                std::uint64_t setting) {
@@ -116,15 +135,10 @@ FlowResult train_gradient_flow(const Covariance& covariance, int train_length,
   const int dim = covariance.dim();
   if (!(options.sigma > 0.0)) throw ConfigError("[training] sigma must be > 0");
   const ReducedLoss loss(covariance, train_length);
-  const double gamma_norm = loss.gamma_operator_norm();
-  if (gamma_norm > 0.0 && options.sigma * options.sigma * gamma_norm * std::sqrt(dim) >= 2.0) {
-    std::ostringstream message;
-    message
-        << "[training] sigma = " << options.sigma
-        << " violates the initialisation condition sigma^2 ||Gamma||_op sqrt(d) < 2 (needs sigma < "
-        << std::sqrt(2.0 / (gamma_norm * std::sqrt(dim))) << " for d = " << dim
-        << ", N = " << train_length << ", covariance '" << covariance.spec() << "')";
-    throw ConfigError(message.str());
+  try {
+    check_flow_sigma(options.sigma, loss.gamma_operator_norm(), covariance, train_length);
+  } catch (const ConfigError& e) {
+    throw ConfigError(std::string("[training] ") + e.what());
   }
   const double gradient_threshold = options.tolerance * loss.forcing_norm();
   const Eigen::MatrixXd target = loss.to_eigenbasis(loss.target());
@@ -168,6 +182,8 @@ FlowResult train_gradient_flow(const Covariance& covariance, int train_length,
   double gradient_norm = record(time);
   std::size_t rejected_in_a_row = 0;
   while (gradient_norm > gradient_threshold && time < options.max_time) {
+    // Progress as time on a log scale would mislead; the integrator's steps are what is counted.
+    checkpoint("training (gradient flow), integrator step", static_cast<double>(result.steps), 0);
     step = std::min(step, options.max_time - time);
     if (stepper.try_step(system, state, time, step) == odeint::success) {
       rejected_in_a_row = 0;

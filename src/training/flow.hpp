@@ -17,6 +17,15 @@ struct FlowOptions {
   std::size_t max_records = 2000;  ///< the stored trajectory is thinned to about this many rows
 };
 
+/// Assumption 3.3's bound on the initial scale: sigma^2 ||Gamma||_op sqrt(d) < 2 holds exactly for
+/// sigma below this (infinity when ||Gamma||_op = 0).
+double largest_flow_sigma(double gamma_norm, int dim);
+
+/// ConfigError "sigma = ... violates the initialisation condition ..." naming the setting, when
+/// `sigma` is not below largest_flow_sigma. The config check and the flow share it.
+void check_flow_sigma(double sigma, double gamma_norm, const Covariance& covariance,
+                      int train_length);
+
 /// One row of the recorded trajectory.
 struct FlowRecord {
   double time;

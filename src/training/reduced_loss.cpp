@@ -5,6 +5,14 @@
 
 namespace icl {
 
+double ReducedLoss::gamma_operator_norm(const Covariance& covariance, int train_length) {
+  if (covariance.is_random()) return 0.0;
+  // Γ = (1 + 1/N) Λ + tr(Λ)/N · I has the eigenvalues of Λ shifted and scaled alike.
+  const Eigen::VectorXd& lambda = covariance.eigenvalues();
+  const double n = train_length;
+  return (1.0 + 1.0 / n) * lambda.maxCoeff() + lambda.sum() / n;
+}
+
 ReducedLoss::ReducedLoss(const Covariance& covariance, int train_length) {
   const int dim = covariance.dim();
   if (covariance.is_random()) {
@@ -24,7 +32,7 @@ ReducedLoss::ReducedLoss(const Covariance& covariance, int train_length) {
     curvature_ = (gamma.cwiseProduct(lambda)) * lambda.transpose();
     forcing_ = lambda.cwiseAbs2();
     constant_ = 0.5 * lambda.sum();
-    gamma_norm_ = gamma.maxCoeff();
+    gamma_norm_ = gamma_operator_norm(covariance, train_length);
   }
   identity_basis_ = basis_.isIdentity(0.0);
   const Eigen::VectorXd optimum = forcing_.cwiseQuotient(curvature_.diagonal());

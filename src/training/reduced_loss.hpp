@@ -40,6 +40,8 @@ class ReducedLoss {
   /// ‖Γ‖_op for the initialisation condition σ² ‖Γ‖_op √d < 2 (0 for random-exp, where it does not
   /// apply).
   double gamma_operator_norm() const { return gamma_norm_; }
+  /// The same without building the loss (O(d): the config check calls it for every setting).
+  static double gamma_operator_norm(const Covariance& covariance, int train_length);
   /// max A_ij: the fastest rate of the flow is about 2 u² max A_ij.
   double max_curvature() const { return max_curvature_; }
   /// A and b of the eigenbasis form.

@@ -1,5 +1,6 @@
 #include "training/stochastic.hpp"
 
+#include "core/checkpoint.hpp"
 #include "core/errors.hpp"
 #include "core/theory.hpp"
 #include "training/initialisation.hpp"
@@ -80,6 +81,8 @@ StochasticResult train_stochastic(const Covariance& covariance, int train_length
   std::uint32_t steps_since_record = 0;
 
   for (std::uint32_t step = 0; step < options.steps; ++step) {
+    checkpoint(options.optimiser == Optimiser::adam ? "training (Adam)" : "training (SGD)", step,
+               options.steps);
     std::exception_ptr failure;
     std::mutex failure_mutex;
 #pragma omp parallel

@@ -10,10 +10,13 @@ import os
 import pathlib
 import re
 import subprocess
+import sys
 
 import pytest
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
+# The analysis package (its seal helpers re-seal files that tests change on purpose with h5py).
+sys.path.insert(0, str(ROOT / "analysis"))
 BUILD = pathlib.Path(os.environ.get("ICL_BUILD_DIR", ROOT / "build"))
 BINARY = BUILD / "bin" / "icl-study"
 CONFIGS = pathlib.Path(__file__).resolve().parent / "configs"

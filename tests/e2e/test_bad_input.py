@@ -2,6 +2,7 @@
 import pytest
 
 from conftest import CONFIGS, icl
+from icl_analysis import seal
 
 BASE = (CONFIGS / "small.toml").read_text()
 
@@ -178,6 +179,7 @@ def test_foreign_and_corrupt_files(binary, tmp_path):
     newer.write_bytes(good.read_bytes())
     with h5py.File(newer, "r+") as f:
         f.attrs["schema_version"] = 2
+    seal(newer)  # a deliberate change, sealed again: only the version is wrong
     result = icl("info", newer, check=False)
     assert result.returncode == 2 and "newer" in result.stderr
 
@@ -222,6 +224,7 @@ def test_resume_and_merge_refuse_files_of_another_kind(binary, tmp_path):
     newer.write_bytes(good.read_bytes())
     with h5py.File(newer, "r+") as f:
         f.attrs["schema_version"] = 2
+    seal(newer)  # a deliberate change, sealed again: only the version is wrong
     cases["newer"] = (newer, "newer")
     truncated = tmp_path / "truncated.h5"
     truncated.write_bytes(good.read_bytes()[:6000])
@@ -299,8 +302,9 @@ def test_output_folder_problems_exit_3_before_work(binary, tmp_path):
                         f.flush()
             except OSError:  # ENOSPC: the folder is full
                 pass
+            # Said as a full disk (it used to read like a permissions problem).
             _single_line_error(icl("run", CONFIGS / "small.toml", "-o", full / "out.h5",
-                                   check=False), 3, str(full))
+                                   check=False), 3, "no space left in " + str(full))
             assert sorted(p.name for p in full.iterdir()) == ["filler"]
     finally:
         for target in (read_only, full):
