@@ -16,7 +16,7 @@ inline double relative_difference(const Eigen::MatrixXd& a, const Eigen::MatrixX
   return (a - b).norm() / std::max({a.norm(), b.norm(), 1e-300});
 }
 
-/// Λ = diag(4, 2, 1, 0.5, 0.1): MATH.md's anisotropic reference covariance.
+/// Λ = diag(4, 2, 1, 0.5, 0.1): docs/mathematics.md's anisotropic reference covariance.
 inline const char* reference_diag = "diag:4,2,1,0.5,0.1";
 
 }  // namespace icl::testing

@@ -17,12 +17,13 @@ def fit_power_law(m, risk, stderr, bootstrap=300, seed=0):
     if len(m) < 4 or not np.all(np.isfinite(risk)) or not np.all(stderr > 0):
         return None
 
-    def one_fit(values):
-        p0 = (max(values[0] - values[-1], 1e-12) * m[0], 1.0, max(values[-1] * 0.5, 0.0))
+    def one_fit(values, p0=None, maxfev=20000):
+        if p0 is None:
+            p0 = (max(values[0] - values[-1], 1e-12) * m[0], 1.0, max(values[-1] * 0.5, 0.0))
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", OptimizeWarning)
             params, _ = curve_fit(power_law, m, values, p0=p0, sigma=stderr, absolute_sigma=True,
-                                  bounds=([0.0, 0.0, 0.0], [np.inf, 5.0, np.inf]), maxfev=20000)
+                                  bounds=([0.0, 0.0, 0.0], [np.inf, 5.0, np.inf]), maxfev=maxfev)
         return params
 
     try:
@@ -31,10 +32,17 @@ def fit_power_law(m, risk, stderr, bootstrap=300, seed=0):
         return None
     rng = np.random.default_rng(seed)
     samples = []
+    # Each refit starts from the fit itself, with a bounded effort: a series that is no power law
+    # (an untrained deep model's risks, say) must not keep the report busy for minutes.
+    start = (max(a, 1e-300), min(max(alpha, 1e-9), 5.0 - 1e-9), max(b, 0.0))
+    failures = 0
     for _ in range(bootstrap):
         try:
-            samples.append(one_fit(risk + rng.normal(0.0, stderr)))
+            samples.append(one_fit(risk + rng.normal(0.0, stderr), p0=start, maxfev=2000))
         except (RuntimeError, ValueError):
+            failures += 1
+            if failures >= 20 and not samples:
+                break  # the refits do not converge: no interval
             continue
     samples = np.array(samples)
     residual = (risk - power_law(m, a, alpha, b)) / stderr

@@ -1,5 +1,5 @@
 #pragma once
-/// The subcommands of `icl-study` (DESIGN.md, command line). Each registers its options on the
+/// The subcommands of `icl-study` (README "Command line"). Each registers its options on the
 /// CLI11 app and returns the action to run after parsing; actions return the process exit code.
 #include "parallel/communicator.hpp"
 

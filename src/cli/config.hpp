@@ -1,5 +1,5 @@
 #pragma once
-/// The study config (TOML; DESIGN.md "Study config"), parsed and validated in full before any work:
+/// The study config (TOML; README "Study config"), parsed and validated in full before any work:
 /// every problem is a ConfigError "FILE:LINE: [section] key: what was expected, what was found".
 #include "training/deep_training.hpp"
 #include "training/flow.hpp"

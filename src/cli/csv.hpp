@@ -1,5 +1,5 @@
 #pragma once
-/// The export table of DESIGN.md:
+/// The export table (README "Command line"):
 /// `point,d,N,M,shift,covariance,predictor,risk,stderr,prompts,theory`.
 #include <optional>
 #include <ostream>

@@ -191,7 +191,7 @@ class Collector {
     const auto polling = Clock::now();
     while (auto envelope = comm_.poll()) handle(*envelope);
     mpi_seconds_ += std::chrono::duration<double>(Clock::now() - polling).count();
-    if (stop_requested()) request_stop(75, "");
+    if (stop_requested()) request_stop(exit_code::stopped, "");
     const auto now = Clock::now();
     if (dirty_ &&
         now - last_commit_ >= std::chrono::duration<double>(input_.commit_interval_seconds))
@@ -213,11 +213,11 @@ class Collector {
   }
 
   void request_stop(int code, const std::string& message) {
-    if (code != 75 && outcome_ == 0) {
+    if (code != exit_code::stopped && outcome_ == 0) {
       outcome_ = code;
       message_ = message;
     }
-    if (code == 75 && outcome_ == 0) outcome_ = 75;
+    if (code == exit_code::stopped && outcome_ == 0) outcome_ = exit_code::stopped;
     if (stopping_) return;
     stopping_ = true;
     for (int rank = 1; rank < comm_.size(); ++rank)
@@ -237,7 +237,7 @@ class Collector {
         commit();
       }
     } catch (const Error& e) {
-      if (outcome_ == 0 || outcome_ == 75) {
+      if (outcome_ == 0 || outcome_ == exit_code::stopped) {
         outcome_ = e.exit_code();
         message_ = e.what();
       }
@@ -252,7 +252,7 @@ class Collector {
                    100.0 * mpi_seconds_ / elapsed, elapsed);
     }
     if (!message_.empty()) std::cerr << "icl-study: " << one_line(message_) << '\n';
-    if (outcome_ == 75)
+    if (outcome_ == exit_code::stopped)
       std::cerr << "icl-study: stopped by signal; " << done_ << " of " << input_.total_points
                 << " points saved in " << input_.partial_path << " (continue with --resume)\n";
     for (int rank = 1; rank < comm_.size(); ++rank)
@@ -272,7 +272,7 @@ class Collector {
       case done_tag:
         finished_[envelope.source] = true;
         --workers_running_;
-        if (decode_code(bytes).first == 75) request_stop(75, "");
+        if (decode_code(bytes).first == exit_code::stopped) request_stop(exit_code::stopped, "");
         break;
       case error_tag: {
         finished_[envelope.source] = true;
@@ -347,9 +347,9 @@ int run_collector(const Communicator& comm, const EngineInput& input) {
   } catch (const Error& e) {
     collector.request_stop(e.exit_code(), e.what());
   } catch (const std::bad_alloc&) {
-    collector.request_stop(resource_exit_code, out_of_memory_message);
+    collector.request_stop(exit_code::io_failure, out_of_memory_message);
   } catch (const std::exception& e) {
-    collector.request_stop(1, std::string("internal error: ") + e.what());
+    collector.request_stop(exit_code::internal_error, std::string("internal error: ") + e.what());
   }
   collector.wait_for_workers();
   return collector.finish();
@@ -371,13 +371,14 @@ int run_worker(const Communicator& comm, const EngineInput& input) {
       auto outcome = evaluate(*input.study, unit, input.models, interrupted);
       if (outcome) comm.send(0, result_tag, encode_result(*outcome));
     }
-    comm.send(0, done_tag, encode_code(stopped ? 75 : 0));
+    comm.send(0, done_tag, encode_code(stopped ? exit_code::stopped : exit_code::success));
   } catch (const Error& e) {
     comm.send(0, error_tag, encode_code(e.exit_code(), e.what()));
   } catch (const std::bad_alloc&) {
-    comm.send(0, error_tag, encode_code(resource_exit_code, out_of_memory_message));
+    comm.send(0, error_tag, encode_code(exit_code::io_failure, out_of_memory_message));
   } catch (const std::exception& e) {
-    comm.send(0, error_tag, encode_code(1, std::string("internal error: ") + e.what()));
+    comm.send(0, error_tag,
+              encode_code(exit_code::internal_error, std::string("internal error: ") + e.what()));
   }
   // Wait for rank 0's verdict; a STOP that crossed our DONE is ignored.
   while (true) {

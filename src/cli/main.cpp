@@ -42,7 +42,7 @@ int main(int argc, char** argv) {
     if (!known) {
       std::cerr << "icl-study: unknown command " << icl::quote(argv[1]) << ", expected one of "
                 << names << " (see --help)\n";
-      return 2;
+      return icl::exit_code::bad_input;
     }
   }
   try {
@@ -55,7 +55,7 @@ int main(int argc, char** argv) {
     return app.exit(e);
   } catch (const CLI::ParseError& e) {
     std::cerr << "icl-study: " << icl::one_line(e.what()) << " (see --help)\n";
-    return 2;
+    return icl::exit_code::bad_input;
   }
 
   std::optional<icl::MpiSession> mpi;
@@ -68,15 +68,15 @@ int main(int argc, char** argv) {
   try {
     for (auto& [command, action] : actions)
       if (command->parsed()) return action(context);
-    return 2;
+    return icl::exit_code::bad_input;
   } catch (const icl::Error& e) {
     std::cerr << "icl-study: " << icl::one_line(e.what()) << '\n';
     return e.exit_code();
   } catch (const std::bad_alloc&) {
     std::cerr << "icl-study: " << icl::out_of_memory_message << '\n';
-    return icl::resource_exit_code;
+    return icl::exit_code::io_failure;
   } catch (const std::exception& e) {
     std::cerr << "icl-study: internal error: " << icl::one_line(e.what()) << '\n';
-    return 1;
+    return icl::exit_code::internal_error;
   }
 }

@@ -296,16 +296,17 @@ int run_study(const Communicator& comm, const RunOptions& options) {
       my_error = e.exit_code();
       my_message = e.what();
     } catch (const std::bad_alloc&) {
-      my_error = resource_exit_code;
+      my_error = exit_code::io_failure;
       my_message = out_of_memory_message;
     }
   }
   install_checkpoints(report_progress, "rank " + std::to_string(comm.rank()));
   // A failure outranks a stop: the stop keeps what is finished, a failure reports itself.
-  const bool stopped = comm.all_max(my_error == 75 ? 1 : 0) != 0;
-  code = comm.all_max(my_error == 75 ? 0 : my_error);
+  const bool stopped = comm.all_max(my_error == exit_code::stopped ? 1 : 0) != 0;
+  code = comm.all_max(my_error == exit_code::stopped ? 0 : my_error);
   if (code != 0) {
-    const int first = comm.all_min(my_error != 0 && my_error != 75 ? comm.rank() : comm.size());
+    const int first =
+        comm.all_min(my_error != 0 && my_error != exit_code::stopped ? comm.rank() : comm.size());
     if (comm.rank() == first) std::cerr << "icl-study: " << one_line(my_message) << '\n';
     return code;
   }
@@ -331,7 +332,7 @@ int run_study(const Communicator& comm, const RunOptions& options) {
       std::cerr << "icl-study: stopped by signal during training; " << kept << " of "
                 << to_train.size() << " models trained now, saved in " << partial
                 << " (continue with --resume)\n";
-    return 75;
+    return exit_code::stopped;
   }
 
   // (3) Evaluation.

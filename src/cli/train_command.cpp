@@ -68,7 +68,7 @@ int run_train(const TrainOptions& options) {
             << options.output << '\n';
   if (stopped) {
     std::cerr << "icl-study: stopped by signal during training (continue with run --resume)\n";
-    return 75;
+    return exit_code::stopped;
   }
   return 0;
 }

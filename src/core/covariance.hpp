@@ -1,5 +1,5 @@
 #pragma once
-/// Input covariances Λ, from their spec strings (DESIGN.md, config key `covariance`):
+/// Input covariances Λ, from their spec strings (config key `covariance`, README "Study config"):
 ///   identity | diag:l1,...,ld | power:a | toeplitz:r | rotated:<spec> | random-exp
 #include "core/rng.hpp"
 

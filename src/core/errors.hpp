@@ -8,6 +8,16 @@
 
 namespace icl {
 
+/// The process exit codes, one place for all of them (the README's "Exit codes").
+namespace exit_code {
+inline constexpr int success = 0;
+inline constexpr int internal_error = 1;  ///< a bug: an exception outside the error family
+inline constexpr int bad_input = 2;       ///< ConfigError
+inline constexpr int io_failure = 3;      ///< IoError, and running out of memory
+inline constexpr int numerical = 4;       ///< NumericalError
+inline constexpr int stopped = 75;        ///< Interrupted: a stop signal (EX_TEMPFAIL; --resume)
+}  // namespace exit_code
+
 /// An error message as the one line the user sees: control characters (a newline inside a
 /// covariance string, say) are written as escapes, so no message spans several lines.
 inline std::string one_line(const std::string& message) {
@@ -59,8 +69,7 @@ class Error : public std::runtime_error {
 };
 
 /// Running out of memory is a failure of the machine's resources, reported like an I/O failure
-/// (exit 3), never as a numerical one.
-inline constexpr int resource_exit_code = 3;
+/// (exit_code::io_failure), never as a numerical one.
 inline constexpr const char* out_of_memory_message =
     "out of memory (the study's working set does not fit: fewer threads or ranks per node, or "
     "smaller d, N or M)";
@@ -69,25 +78,25 @@ inline constexpr const char* out_of_memory_message =
 /// current item: what is done is kept, the run exits 75 and continues with --resume.
 class Interrupted : public Error {
  public:
-  explicit Interrupted(const std::string& message) : Error(message, 75) {}
+  explicit Interrupted(const std::string& message) : Error(message, exit_code::stopped) {}
 };
 
 /// Bad input: a config key, a command-line argument, a covariance spec, a file of the wrong kind.
 class ConfigError : public Error {
  public:
-  explicit ConfigError(const std::string& message) : Error(message, 2) {}
+  explicit ConfigError(const std::string& message) : Error(message, exit_code::bad_input) {}
 };
 
 /// A file could not be read, written, renamed or flushed.
 class IoError : public Error {
  public:
-  explicit IoError(const std::string& message) : Error(message, 3) {}
+  explicit IoError(const std::string& message) : Error(message, exit_code::io_failure) {}
 };
 
 /// Divergence, NaN or Inf, a matrix that should be positive definite and is not.
 class NumericalError : public Error {
  public:
-  explicit NumericalError(const std::string& message) : Error(message, 4) {}
+  explicit NumericalError(const std::string& message) : Error(message, exit_code::numerical) {}
 };
 
 }  // namespace icl

@@ -1,5 +1,5 @@
 #pragma once
-/// The one-layer linear self-attention model of ZFB (MATH.md section 2):
+/// The one-layer linear self-attention model of ZFB (docs/mathematics.md section 2):
 ///   f(E; θ) = E + W^{PV} E (Eᵀ W^{KQ} E) / n,   ŷ = f(E; θ)[d+1, n+1].
 #include "core/prompt.hpp"
 
@@ -23,7 +23,7 @@ Eigen::MatrixXd lsa_forward(const Eigen::MatrixXd& embedding, const LsaParameter
 /// ŷ from the full forward pass.
 double lsa_predict_full(const Prompt& prompt, const LsaParameters& parameters);
 
-/// ŷ from the reduced form (MATH.md section 2, derived):
+/// ŷ from the reduced form (docs/mathematics.md section 2, derived):
 ///   ŷ = pᵀ(S + x_q x_qᵀ/n) U x_q + (pᵀh)(qᵀx_q) + u hᵀU x_q + u s_yy (qᵀx_q)
 /// with p = w^{PV}_21, u = w^{PV}_22, U = W^{KQ}_11, q = w^{KQ}_21.
 double lsa_predict_reduced(const Prompt& prompt, const LsaParameters& parameters);

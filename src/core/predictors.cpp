@@ -14,6 +14,7 @@
 #include <cmath>
 #include <map>
 #include <mutex>
+#include <stdexcept>
 #include <vector>
 
 namespace icl {
@@ -63,7 +64,7 @@ class TrainedLsaPredictor final : public Predictor {
     return lsa_predict_reduced(prompt, moments, parameters_);
   }
   std::optional<LinearForm> linear_form() const override {
-    // ŷ = u hᵀ U x_q exactly when p = 0 and q = 0 (MATH.md section 2).
+    // ŷ = u hᵀ U x_q exactly when p = 0 and q = 0 (docs/mathematics.md section 2).
     const int d = parameters_.dim();
     if (!parameters_.value_projection.row(d).head(d).isZero(0.0) ||
         !parameters_.key_query.row(d).head(d).isZero(0.0))
@@ -496,7 +497,10 @@ std::unique_ptr<Predictor> PointModel::make(std::string_view predictor) const {
   if (predictor == "ols") return std::make_unique<LeastSquaresPredictor>(0.0);
   if (predictor == "ridge") return std::make_unique<LeastSquaresPredictor>(ridge_penalty());
   if (predictor == "knn3") return std::make_unique<NearestNeighbourPredictor>(3);
-  return std::make_unique<ZeroPredictor>(dim);
+  if (predictor == "zero") return std::make_unique<ZeroPredictor>(dim);
+  // A name in predictor_names that no branch above builds: a bug, never a silent zero predictor.
+  throw std::logic_error("PointModel::make: no predictor built for '" + std::string(predictor) +
+                         "'");
 }
 
 }  // namespace icl

@@ -1,6 +1,6 @@
 #pragma once
-/// Predictors evaluated on a sampled test prompt (DESIGN.md names), and the closed-form risk of
-/// each one where a closed form exists.
+/// Predictors evaluated on a sampled test prompt (names as in the README), and the closed-form risk
+/// of each one where a closed form exists.
 #include "core/covariance.hpp"
 #include "core/deep_lsa.hpp"
 #include "core/lsa.hpp"

@@ -1,6 +1,6 @@
 #pragma once
-/// Linear-regression prompts (MATH.md section 1): task w ~ N(0, I), inputs x_i and query x_q iid
-/// N(0, Λ), labels y_i = <w, x_i> (+ optional noise).
+/// Linear-regression prompts (docs/mathematics.md section 1): task w ~ N(0, I), inputs x_i and
+/// query x_q iid N(0, Λ), labels y_i = <w, x_i> (+ optional noise).
 #include "core/covariance.hpp"
 #include "core/rng.hpp"
 #include "core/shift.hpp"
@@ -26,7 +26,7 @@ struct Prompt {
   int length() const { return static_cast<int>(labels.size()); }
 };
 
-/// Statistics of a prompt that the linear predictors need (MATH.md section 2):
+/// Statistics of a prompt that the linear predictors need (docs/mathematics.md section 2):
 /// S = (1/n) Σ x_i x_iᵀ is not formed here because most predictors need only h.
 struct PromptMoments {
   Eigen::VectorXd label_weighted_mean;  ///< h = (1/n) Σ y_i x_i
@@ -82,7 +82,8 @@ class PromptSampler {
   int length_;
 };
 
-/// The embedding E = [x_1 ... x_n x_q; y_1 ... y_n 0] ∈ R^{(d+1)x(n+1)} (MATH.md section 1).
+/// The embedding E = [x_1 ... x_n x_q; y_1 ... y_n 0] ∈ R^{(d+1)x(n+1)} (docs/mathematics.md
+/// section 1).
 Eigen::MatrixXd embed(const Prompt& prompt);
 
 }  // namespace icl

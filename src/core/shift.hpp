@@ -1,7 +1,8 @@
 #pragma once
-/// Test-time distribution shifts (MATH.md section 8; ZFB's task, query and covariate kinds, and
-/// Garg et al.'s named evaluations). A shift changes only the test prompts, never training.
-/// The written definition of each is in `shift_catalogue()` (printed by `icl-study shifts`).
+/// Test-time distribution shifts (docs/mathematics.md section 9; ZFB's task, query and covariate
+/// kinds, and Garg et al.'s named evaluations). A shift changes only the test prompts, never
+/// training. The written definition of each is in `shift_catalogue()` (printed by `icl-study
+/// shifts`).
 #include <string>
 #include <string_view>
 #include <vector>

@@ -1,6 +1,6 @@
 #pragma once
-/// Closed forms of MATH.md sections 3-7. Every function here is exact (no sampling); the test suite
-/// checks each against known answers and against Monte Carlo.
+/// Closed forms of docs/mathematics.md sections 3-7. Every function here is exact (no sampling);
+/// the test suite checks each against known answers and against Monte Carlo.
 #include "core/lsa.hpp"
 
 #include <Eigen/Core>
@@ -24,9 +24,9 @@ double minimal_loss(const Eigen::MatrixXd& covariance, int train_length);
 double reduced_loss(const Eigen::MatrixXd& key_query_block, double value_scalar,
                     const Eigen::MatrixXd& covariance, int train_length);
 
-/// A Gaussian test law (MATH.md section 4): prompt inputs N(0, Λ'), a query independent of the
-/// prompt with second moment Q, a task with second moment Ω, label noise of std s on prompt and
-/// query labels, prompt length M. The risk is measured against the noisy query label.
+/// A Gaussian test law (docs/mathematics.md section 4): prompt inputs N(0, Λ'), a query independent
+/// of the prompt with second moment Q, a task with second moment Ω, label noise of std s on prompt
+/// and query labels, prompt length M. The risk is measured against the noisy query label.
 struct GaussianTestLaw {
   Eigen::MatrixXd prompt_covariance;    ///< Λ'
   Eigen::MatrixXd query_second_moment;  ///< Q
@@ -39,8 +39,8 @@ struct GaussianTestLaw {
                                          double noise_std);
 };
 
-/// A random-covariance test law (MATH.md section 6): per prompt Λ_τ = c · diag(λ_1..λ_d), λ_j iid
-/// Exp(1), query from the same Λ_τ, task N(0, I), label noise s, length M.
+/// A random-covariance test law (docs/mathematics.md section 6): per prompt Λ_τ = c ·
+/// diag(λ_1..λ_d), λ_j iid Exp(1), query from the same Λ_τ, task N(0, I), label noise s, length M.
 struct RandomExpTestLaw {
   int dim = 1;
   double scale = 1.0;  ///< c
@@ -50,10 +50,10 @@ struct RandomExpTestLaw {
   double query_scale = 1.0;  ///< x_q ↦ q x_q (same Λ_τ)
 };
 
-/// A nonlinear task on fixed Gaussian inputs N(0, Λ) (MATH.md section 5, Theorem 4.2), averaged
-/// over the task's random parameters: A = E[a aᵀ] with a = Λ^{-1} E[x y | task], S = E[Cov(x y |
-/// task)], and the mean best linear error E[min_v E(<v, x> − y)² | task]. The query is independent
-/// of the prompt and from the same law.
+/// A nonlinear task on fixed Gaussian inputs N(0, Λ) (docs/mathematics.md section 5, Theorem 4.2),
+/// averaged over the task's random parameters: A = E[a aᵀ] with a = Λ^{-1} E[x y | task], S =
+/// E[Cov(x y | task)], and the mean best linear error E[min_v E(<v, x> − y)² | task]. The query is
+/// independent of the prompt and from the same law.
 struct TaskMomentLaw {
   Eigen::MatrixXd covariance;              ///< Λ
   int length = 1;                          ///< M
@@ -62,7 +62,7 @@ struct TaskMomentLaw {
   double best_linear_error = 0.0;
 };
 
-/// E(ŷ − y_q)² of the fixed-preconditioner predictor ŷ = hᵀ V x_q (MATH.md section 4).
+/// E(ŷ − y_q)² of the fixed-preconditioner predictor ŷ = hᵀ V x_q (docs/mathematics.md section 4).
 double preconditioner_risk(const Eigen::MatrixXd& preconditioner, const GaussianTestLaw& law);
 /// The same, averaged over the random covariance (exact, from the moments of Exp(1)).
 double preconditioner_risk(const Eigen::MatrixXd& preconditioner, const RandomExpTestLaw& law);
@@ -117,9 +117,9 @@ double gd1_optimal_step(const RandomExpTestLaw& law);
 double zero_risk(const GaussianTestLaw& law);
 double zero_risk(const RandomExpTestLaw& law);
 
-/// Min-norm least squares (MATH.md section 7), where a closed form exists: M ≥ d without noise (0),
-/// M ≥ d + 2 with noise (s² d/(M − d − 1), any Λ), M < d with an isotropic Λ' = cI.
-/// Only in distribution (Q = Λ', Ω = I). Empty otherwise.
+/// Min-norm least squares (docs/mathematics.md section 7), where a closed form exists: M ≥ d
+/// without noise (0), M ≥ d + 2 with noise (s² d/(M − d − 1), any Λ), M < d with an isotropic Λ' =
+/// cI. Only in distribution (Q = Λ', Ω = I). Empty otherwise.
 std::optional<double> ols_risk(const GaussianTestLaw& law);
 std::optional<double> ols_risk(const RandomExpTestLaw& law);
 

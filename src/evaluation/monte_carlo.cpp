@@ -118,23 +118,6 @@ std::vector<RunningStatistics> fold_chunks(const ChunkStatistics& chunks,
   return totals;
 }
 
-std::optional<std::vector<RunningStatistics>> estimate_point(
-    const PointEstimator& estimator, std::size_t predictor_count, std::uint64_t seed,
-    std::uint64_t point, std::uint32_t prompts, const std::function<bool()>& interrupted) {
-  auto chunks =
-      estimate_chunks(estimator, seed, point, prompts, 0, chunk_count(prompts), interrupted);
-  if (!chunks) return std::nullopt;
-  return fold_chunks(*chunks, predictor_count);
-}
-
-std::optional<std::vector<RunningStatistics>> estimate_point(
-    const PromptSampler& sampler, std::span<const Predictor* const> predictors, std::uint64_t seed,
-    std::uint64_t point, std::uint32_t prompts, const std::function<bool()>& interrupted) {
-  return estimate_point(
-      [&](const MonteCarloSpec& spec) { return estimate_risks(sampler, predictors, spec); },
-      predictors.size(), seed, point, prompts, interrupted);
-}
-
 double estimated_point_seconds(int dim, int test_length, std::span<const std::string> predictors,
                                std::uint32_t prompts, bool sufficient, int depth) {
   if (sufficient) {

@@ -59,15 +59,6 @@ std::optional<ChunkStatistics> estimate_chunks(const PointEstimator& estimator, 
 std::vector<RunningStatistics> fold_chunks(const ChunkStatistics& chunks,
                                            std::size_t predictor_count);
 
-/// All chunks of one point. `interrupted()` is asked between chunks; when it says true the point is
-/// abandoned and the result is empty.
-std::optional<std::vector<RunningStatistics>> estimate_point(
-    const PromptSampler& sampler, std::span<const Predictor* const> predictors, std::uint64_t seed,
-    std::uint64_t point, std::uint32_t prompts, const std::function<bool()>& interrupted);
-std::optional<std::vector<RunningStatistics>> estimate_point(
-    const PointEstimator& estimator, std::size_t predictor_count, std::uint64_t seed,
-    std::uint64_t point, std::uint32_t prompts, const std::function<bool()>& interrupted);
-
 /// Estimated seconds for one point on one core (the partition's cost model). Coefficients were
 /// measured on the project's 2-core machines (tests/bench/cost_model.sh re-measures them).
 double estimated_point_seconds(int dim, int test_length, std::span<const std::string> predictors,

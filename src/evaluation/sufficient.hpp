@@ -2,7 +2,7 @@
 /// The sufficient-statistic sampler. For a Gaussian prompt with a linear task, every LinearForm
 /// predictor ŷ = hᵀ V(S) x_q sees the prompt only through S = (1/M) X Xᵀ and h = (1/M) X y, and its
 /// squared error averaged over the task w, the label noise and the query x_q given S is a closed
-/// form (the conditional risk, MATH.md section 2 notation):
+/// form (the conditional risk, docs/mathematics.md section 2 notation):
 ///
 ///   r(S) = a² m tr((VᵀS − I)ᵀ Σ_q (VᵀS − I)) + (σ²/M) tr(V Σ_q Vᵀ S) + σ²,
 ///

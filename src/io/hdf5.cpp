@@ -3,8 +3,6 @@
 #include "core/errors.hpp"
 
 #include <cstdint>
-#include <filesystem>
-#include <fstream>
 #include <mutex>
 #include <utility>
 
@@ -172,21 +170,6 @@ Handle open_file_image(const std::uint8_t* image, std::size_t size, const std::s
   const hid_t file = H5Fopen(image_name.c_str(), H5F_ACC_RDONLY, access.id());
   if (file < 0) throw ConfigError(name + ": damaged HDF5 file (cannot be opened)");
   return Handle(file, H5Fclose, name + ":");
-}
-
-bool is_hdf5_file(const std::string& path) {
-  silence_library_errors();
-  return H5Fis_hdf5(path.c_str()) > 0;
-}
-
-Handle open_file_read_only(const std::string& path) {
-  silence_library_errors();
-  if (!std::filesystem::exists(path)) throw IoError(path + ": no such file");
-  if (!std::ifstream(path)) throw IoError(path + ": cannot be read");
-  if (!is_hdf5_file(path)) throw ConfigError(path + ": not an HDF5 file");
-  const hid_t file = H5Fopen(path.c_str(), H5F_ACC_RDONLY, H5P_DEFAULT);
-  if (file < 0) throw ConfigError(path + ": damaged HDF5 file (cannot be opened)");
-  return Handle(file, H5Fclose, path + ":");
 }
 
 Handle create_group(const Handle& parent, const std::string& name) {

@@ -44,9 +44,6 @@ Handle create_file(const std::string& path, hsize_t userblock_bytes = 0);
 /// user block: HDF5's addresses count from the superblock); `name` appears in errors. ConfigError
 /// when HDF5 cannot open it.
 Handle open_file_image(const std::uint8_t* image, std::size_t size, const std::string& name);
-Handle open_file_read_only(
-    const std::string& path);  ///< IoError if missing, ConfigError if not HDF5
-bool is_hdf5_file(const std::string& path);
 
 Handle create_group(const Handle& parent, const std::string& name);
 Handle open_group(const Handle& parent, const std::string& name);

@@ -1,5 +1,5 @@
 #pragma once
-/// The result file, schema 1 (src/io/schema.md; DESIGN.md "Result file"). Files are always written
+/// The result file, schema 1 (src/io/schema.md). Files are always written
 /// whole to a temporary name, flushed to disk and renamed, so a reader never sees a half-written
 /// file and a crash during a write leaves the previous version intact.
 #include <Eigen/Core>

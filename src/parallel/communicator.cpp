@@ -42,12 +42,6 @@ std::optional<Envelope> Communicator::poll() const {
   return Envelope{status.MPI_SOURCE, status.MPI_TAG};
 }
 
-Envelope Communicator::wait() const {
-  MPI_Status status;
-  check(MPI_Probe(MPI_ANY_SOURCE, MPI_ANY_TAG, comm_, &status), "MPI_Probe");
-  return Envelope{status.MPI_SOURCE, status.MPI_TAG};
-}
-
 std::vector<std::uint8_t> Communicator::receive(const Envelope& envelope) const {
   MPI_Status status;
   check(MPI_Probe(envelope.source, envelope.tag, comm_, &status), "MPI_Probe");
@@ -78,10 +72,6 @@ int Communicator::all_min(int value) const {
   int result = 0;
   check(MPI_Allreduce(&value, &result, 1, MPI_INT, MPI_MIN, comm_), "MPI_Allreduce");
   return result;
-}
-
-void Communicator::barrier() const {
-  check(MPI_Barrier(comm_), "MPI_Barrier");
 }
 
 }  // namespace icl

@@ -31,13 +31,10 @@ class Communicator {
   void send(int destination, int tag, const std::vector<std::uint8_t>& bytes) const;
   /// A message waiting to be received, if any (non-blocking).
   std::optional<Envelope> poll() const;
-  /// Block until a message from any rank arrives.
-  Envelope wait() const;
   std::vector<std::uint8_t> receive(const Envelope& envelope) const;
   void broadcast(std::vector<std::uint8_t>& bytes, int root) const;
   int all_max(int value) const;
   int all_min(int value) const;
-  void barrier() const;
 
  private:
   MPI_Comm comm_;

@@ -8,14 +8,6 @@
 
 namespace icl {
 
-Slice slice(std::size_t n, int ranks, int rank) {
-  if (ranks < 1 || rank < 0 || rank >= ranks) throw std::invalid_argument("slice: bad rank");
-  const std::size_t base = n / ranks, extra = n % ranks;
-  const std::size_t r = static_cast<std::size_t>(rank);
-  const std::size_t begin = r * base + std::min(r, extra);
-  return {begin, begin + base + (r < extra ? 1 : 0)};
-}
-
 std::vector<int> balanced_partition(std::span<const double> costs, int parts) {
   if (parts < 1) throw std::invalid_argument("balanced_partition: parts < 1");
   std::vector<std::size_t> order(costs.size());

@@ -6,13 +6,6 @@
 
 namespace icl {
 
-/// Contiguous block slice [begin, end) of n items for `rank` of `ranks`; sizes differ by at most
-/// one.
-struct Slice {
-  std::size_t begin = 0, end = 0;
-};
-Slice slice(std::size_t n, int ranks, int rank);
-
 /// Balanced assignment of items with the given costs to `parts` owners: longest processing time
 /// first (items by decreasing cost, ties by index; each to the least-loaded owner, ties to the
 /// lowest owner). Deterministic; returns the owner of every item.

@@ -6,7 +6,7 @@
 /// Both cases have the same shape in a fixed orthonormal basis Q (Λ's eigenvectors; the coordinate
 /// axes for random-exp), with Ũ = Qᵀ U Q:
 ///   ℓ = ½ u² Σ_ij A_ij Ũ_ij² − u Σ_i b_i Ũ_ii,      L = ℓ + ½ E tr Λ,
-/// fixed Λ (MATH.md section 3, derived):  A_ij = γ_i λ_i λ_j,  b_i = λ_i²;
+/// fixed Λ (docs/mathematics.md section 3, derived):  A_ij = γ_i λ_i λ_j,  b_i = λ_i²;
 /// random-exp (section 6):                A_ij = α_ij,         b_i = β_i.
 /// In matrix form the fixed case is dU/dt = −u² ΓΛUΛ + uΛ², du/dt = −tr(uΓΛUΛUᵀ − Λ²Uᵀ).
 /// The flow decouples entrywise in Ũ, so each right-hand side costs O(d²) instead of O(d³).

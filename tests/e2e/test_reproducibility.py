@@ -1,4 +1,4 @@
-"""The export is byte-identical for any ranks x threads and for shards merged (DESIGN.md guarantees)."""
+"""The export is byte-identical for any ranks x threads and for shards merged (README "Guarantees")."""
 from conftest import CONFIGS, export, icl
 
 SMALL = CONFIGS / "small.toml"

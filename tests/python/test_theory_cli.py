@@ -1,4 +1,4 @@
-"""`icl-study theory` against an independent NumPy implementation of MATH.md's closed forms."""
+"""`icl-study theory` against an independent NumPy implementation of docs/mathematics.md's closed forms."""
 import csv
 import io
 
@@ -18,7 +18,7 @@ def rows(output):
 
 
 def theorem42(eigenvalues, n, m):
-    """Per-eigenvalue Theorem 4.2 (MATH.md section 4)."""
+    """Per-eigenvalue Theorem 4.2 (docs/mathematics.md section 4)."""
     lam = np.asarray(eigenvalues, dtype=float)
     t = lam.sum()
     g = (1 + 1 / n) * lam + t / n

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # A real local Slurm cluster for the tests: munged, slurmctld and two slurmd daemons ("node1",
-# "node2") on this host, every file under one scratch folder (ENVIRONMENT.md has the recipe).
+# "node2") on this host, every file under one scratch folder.
 #
 #   source tests/slurm/cluster.sh; start_cluster DIR; ...; stop_cluster DIR
 # start_cluster exports SLURM_CONF; stop_cluster kills every daemon by the PID in its pid file.

@@ -108,8 +108,8 @@ BOOST_AUTO_TEST_CASE(shifts_without_closed_form_have_no_theory) {
 
 BOOST_AUTO_TEST_CASE(overlapping_query_makes_ols_exact_below_d) {
   // Garg: with the query a copy of a prompt input, least squares (which interpolates the prompt
-  // when M < d) predicts its label exactly; without the shift its error is d − M = 4 (MATH.md
-  // section 7).
+  // when M < d) predicts its label exactly; without the shift its error is d − M = 4 (docs/
+  // mathematics.md section 7).
   const auto covariance = Covariance::parse("identity", 8, 1);
   const auto shifted = PromptLaw::shifted(covariance, Shift::parse("overlapping-query"), 1);
   const PointModel model(covariance, 16, shifted, 4);

@@ -20,14 +20,14 @@ double in_distribution_risk(const Eigen::MatrixXd& lambda, int n, int m) {
 }  // namespace
 
 BOOST_AUTO_TEST_CASE(math_md_anisotropic_reference_values) {
-  // MATH.md section 9 (4 significant digits there): Λ = diag(4,2,1,0.5,0.1), N = 10.
+  // docs/mathematics.md section 10 (4 significant digits there): Λ = diag(4,2,1,0.5,0.1), N = 10.
   const Eigen::VectorXd eigenvalues = reference_lambda.diagonal();
   BOOST_TEST(std::abs(theorem42_linear_risk(eigenvalues, 10, 3) - 5.9362) < 5e-5);
   BOOST_TEST(std::abs(theorem42_linear_risk(eigenvalues, 10, 50) - 1.1982) < 5e-5);
 }
 
 BOOST_AUTO_TEST_CASE(math_md_isotropic_table) {
-  // MATH.md section 9: Λ = I_20, risk / d.
+  // docs/mathematics.md section 10: Λ = I_20, risk / d.
   const int n_values[] = {10, 40, 100};
   const int m_values[] = {5, 10, 20, 40, 100, 1000};
   const double table[3][6] = {{0.8959, 0.6774, 0.5682, 0.5135, 0.4807, 0.4611},
@@ -119,7 +119,7 @@ BOOST_AUTO_TEST_CASE(best_preconditioner_is_gamma_m_inverse_and_minimal) {
   const auto law = GaussianTestLaw::in_distribution(lambda, 8, 0.0);
   const Eigen::MatrixXd best = best_preconditioner(law);
   BOOST_TEST(testing::relative_difference(best, gamma(lambda, 8).inverse()) < 1e-14);
-  // R = tr Λ − tr(Γ_M^{-1} Λ²) (MATH.md section 7).
+  // R = tr Λ − tr(Γ_M^{-1} Λ²) (docs/mathematics.md section 7).
   BOOST_TEST(testing::relative_difference(preconditioner_risk(best, law),
                                           lambda.trace() - (best * lambda * lambda).trace()) <
              1e-12);
@@ -142,7 +142,7 @@ BOOST_AUTO_TEST_CASE(isotropic_baselines) {
   BOOST_TEST(std::abs(gd1_optimal_step(law) - 13.0 / 34.0) < 1e-14);
   BOOST_TEST(std::abs(preconditioner_risk(best_preconditioner(law), law) - 420.0 / 34.0) < 1e-12);
   BOOST_TEST(*ols_risk(law) == 7.0);
-  // With noise s² (MATH.md section 7), plus s² for the noisy target:
+  // With noise s² (docs/mathematics.md section 7), plus s² for the noisy target:
   // (d − M) + s² M/(d − M − 1) for M ≤ d − 2 and s² d/(M − d − 1) for M ≥ d + 2.
   const double s = 0.5;
   auto noisy = GaussianTestLaw::in_distribution(Eigen::MatrixXd::Identity(d, d), m, s);
@@ -173,7 +173,8 @@ BOOST_AUTO_TEST_CASE(general_theorem42_reduces_to_linear_case) {
 }
 
 BOOST_AUTO_TEST_CASE(random_covariance_values) {
-  // MATH.md section 6: d = 20, N = 40: V_rdm = bI, b = 2/(6(1+2/N) + 2(d−1)/N) = 0.27586.
+  // docs/mathematics.md section 6: d = 20, N = 40: V_rdm = bI, b = 2/(6(1+2/N) + 2(d−1)/N) =
+  // 0.27586.
   const Eigen::MatrixXd v = random_exp_preconditioner(20, 40);
   BOOST_TEST(v.isDiagonal());
   BOOST_TEST(std::abs(v(0, 0) - 0.27586) < 5e-6);

@@ -10,20 +10,6 @@
 
 using namespace icl;
 
-BOOST_AUTO_TEST_CASE(slices_cover_everything_once) {
-  for (std::size_t n : {0u, 1u, 7u, 100u})
-    for (int ranks : {1, 2, 3, 8}) {
-      std::size_t next = 0;
-      for (int rank = 0; rank < ranks; ++rank) {
-        const Slice s = slice(n, ranks, rank);
-        BOOST_TEST(s.begin == next);
-        BOOST_TEST(s.end - s.begin <= n / ranks + 1);
-        next = s.end;
-      }
-      BOOST_TEST(next == n);
-    }
-}
-
 BOOST_AUTO_TEST_CASE(lpt_is_deterministic_and_balanced) {
   RandomStream random(1, {2, 3, Stream::shift});
   std::vector<double> costs(1000);

@@ -96,9 +96,9 @@ BOOST_AUTO_TEST_CASE(loss_decreases_along_the_flow) {
   // A_ij; the diagonal Ũ_ii and u are coupled through the Hessian H of ℓ at the optimum, whose one
   // zero eigenvalue (the rescaling U → cU, u → u/c) is frozen by the conserved balance. So the
   // predicted slowest rate is min(smallest positive eigenvalue of H, min_{i≠j} u_*² A_ij). Checked
-  // against the measured log-slope of the gap between t = 200 and 400 (5%). Note: MATH.md's remark
-  // that the gap reaches rounding by t ≈ 100 does not hold from σ = 0.1: at t = 100 the gap is
-  // still about 6e-4 (printed below).
+  // against the measured log-slope of the gap between t = 200 and 400 (5%). Note: the remark of an
+  // earlier version of docs/mathematics.md that the gap reaches rounding by t ≈ 100 does not hold
+  // from σ = 0.1: at t = 100 the gap is still about 6e-4 (printed below).
   const double minimal = theory::minimal_loss(covariance.matrix(), 10);
   const Eigen::VectorXd lambda = covariance.eigenvalues();
   const Eigen::VectorXd gamma_diag = theory::gamma(covariance.matrix(), 10).diagonal();
@@ -135,7 +135,7 @@ BOOST_AUTO_TEST_CASE(loss_decreases_along_the_flow) {
 }
 
 BOOST_AUTO_TEST_CASE(random_exp_flow_reaches_v_rdm) {
-  // MATH.md section 6: d = 20, N = 40 → uU = bI with b = 0.27586.
+  // docs/mathematics.md section 6: d = 20, N = 40 → uU = bI with b = 0.27586.
   const auto covariance = Covariance::parse("random-exp", 20, 1);
   const auto result = train_gradient_flow(covariance, 40, FlowOptions{}, 1, 5);
   BOOST_TEST(result.converged);
