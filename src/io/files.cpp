@@ -3,6 +3,7 @@
 #include "core/errors.hpp"
 
 #include <fcntl.h>
+#include <signal.h>
 #include <sys/file.h>
 #include <sys/stat.h>
 #include <sys/statvfs.h>
@@ -10,6 +11,7 @@
 
 #include <cerrno>
 #include <chrono>
+#include <cstdlib>
 #include <cstring>
 #include <ctime>
 #include <filesystem>
@@ -84,11 +86,35 @@ void check_output_path(const std::string& path, bool force, const std::string& h
   if (!force) throw ConfigError(path + ": exists; " + how_to_continue);
 }
 
+int remove_files_of_dead_processes(const std::string& prefix) {
+  namespace fs = std::filesystem;
+  const fs::path target(prefix);
+  const fs::path folder = target.has_parent_path() ? target.parent_path() : fs::path(".");
+  const std::string start = target.filename().string();
+  std::error_code error;
+  int removed = 0;
+  for (const auto& entry : fs::directory_iterator(folder, error)) {
+    const std::string name = entry.path().filename().string();
+    if (name.rfind(start, 0) != 0) continue;
+    const std::string digits = name.substr(start.size());
+    if (digits.empty() || digits.size() > 9 ||
+        digits.find_first_not_of("0123456789") != std::string::npos)
+      continue;
+    const long pid = std::strtol(digits.c_str(), nullptr, 10);
+    if (::kill(static_cast<pid_t>(pid), 0) == 0 || errno != ESRCH) continue;  // still alive
+    std::error_code ignored;
+    if (fs::remove(entry.path(), ignored)) ++removed;
+  }
+  return removed;
+}
+
 void check_output_folder(const std::string& output) {
   const auto folder = std::filesystem::absolute(output).parent_path();
   std::error_code error;
   if (!std::filesystem::is_directory(folder, error))
     throw IoError(output + ": the folder " + folder.string() + " does not exist");
+  // Probes of runs killed while they probed (the next run is the first that can notice).
+  remove_files_of_dead_processes(output + ".probe-");
   const std::string probe = output + ".probe-" + std::to_string(::getpid());
   Descriptor file{::open(probe.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644)};
   int failure = file.fd < 0 ? errno : 0;

@@ -24,6 +24,11 @@ std::vector<std::uint8_t> read_regular_file(const std::string& path, std::uint64
 /// `how_to_continue`, e.g. "use --force to replace it").
 void check_output_path(const std::string& path, bool force, const std::string& how_to_continue);
 
+/// Remove the files named `prefix` followed by the pid of a process that no longer exists (the
+/// temporaries and probes of killed runs); a live process's files are left alone. Returns how
+/// many were removed.
+int remove_files_of_dead_processes(const std::string& prefix);
+
 /// Before any work: the folder of `output` exists and takes a small file (written, flushed,
 /// removed). IoError naming the output and the cause: a missing folder, no permission, a read-only
 /// file system, or a full disk (said as such).

@@ -207,23 +207,7 @@ void write_result_file(const std::string& path, const ResultData& data) {
 }
 
 int remove_stale_temporaries(const std::string& path) {
-  namespace fs = std::filesystem;
-  const fs::path target(path);
-  const fs::path folder = target.has_parent_path() ? target.parent_path() : fs::path(".");
-  const std::string prefix = target.filename().string() + ".tmp-";
-  std::error_code error;
-  int removed = 0;
-  for (const auto& entry : fs::directory_iterator(folder, error)) {
-    const std::string name = entry.path().filename().string();
-    if (name.rfind(prefix, 0) != 0) continue;
-    const std::string digits = name.substr(prefix.size());
-    if (digits.empty() || digits.find_first_not_of("0123456789") != std::string::npos) continue;
-    const long pid = std::strtol(digits.c_str(), nullptr, 10);
-    if (::kill(static_cast<pid_t>(pid), 0) == 0 || errno != ESRCH) continue;  // still alive
-    std::error_code ignored;
-    if (fs::remove(entry.path(), ignored)) ++removed;
-  }
-  return removed;
+  return remove_files_of_dead_processes(path + ".tmp-");
 }
 
 namespace {

@@ -187,6 +187,16 @@ def test_merge_removes_temporaries_of_a_killed_merge(binary, tmp_path):
     assert not stale.exists()
 
 
+def test_a_run_removes_the_probe_and_lock_of_a_killed_run(binary, tmp_path):
+    """A run killed while it probed its output folder left `OUT.h5.probe-PID` behind (found by the
+    random-kill test under --sanitize); its lock file is stale too. The next run removes both."""
+    out = tmp_path / "out.h5"
+    (tmp_path / "out.h5.probe-999999").write_bytes(b"\0" * 4096)  # no such process
+    (tmp_path / "out.h5.lock").write_text("icl-study run on a host long gone\n")  # not locked
+    icl("run", CONFIGS / "small.toml", "-o", out, "--progress", "off")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["out.h5"]
+
+
 def test_a_second_run_on_the_same_output_is_refused_and_loses_nothing(binary, tmp_path):
     """Two runs writing one output used to both exit 0, the first one's results gone."""
     slow = tmp_path / "slow.toml"
