@@ -73,17 +73,18 @@ std::size_t verify_seal(const std::vector<std::uint8_t>& bytes, const std::strin
   std::uint32_t crc = 0;
   std::uint64_t length = 0;
   const std::string header(head.substr(seal_magic.size(), 64));
-  if (std::sscanf(header.c_str(), "crc32 %8" SCNx32 "\nbytes %" SCNu64, &crc, &length) != 2 ||
-      seal_text(crc, length) != std::string(head.substr(0, seal_text(crc, length).size())))
+  if (std::sscanf(header.c_str(), "crc32 %8" SCNx32 "\nbytes %" SCNu64, &crc, &length) != 2)
     throw ConfigError(path + ": damaged result file (its seal cannot be read)");
+  // The whole block must be exactly what the writer puts there (text, then zeros).
+  std::string block = seal_text(crc, length);
+  block.resize(seal_bytes, '\0');
+  if (head != block) throw ConfigError(path + ": damaged result file (its seal is not intact)");
   if (bytes.size() - std::min(bytes.size(), seal_bytes) != length)
     throw ConfigError(path + ": damaged result file (" + std::to_string(bytes.size()) +
                       " bytes, its seal says " + std::to_string(length + seal_bytes) +
                       "; truncated or extended)");
   if (crc32_of(bytes.data() + seal_bytes, length) != crc)
     throw ConfigError(path + ": damaged result file (its CRC-32 does not match its seal)");
-  for (std::size_t i = seal_text(crc, length).size(); i < seal_bytes; ++i)
-    if (bytes[i] != 0) throw ConfigError(path + ": damaged result file (its seal is not intact)");
   return seal_bytes;
 }
 

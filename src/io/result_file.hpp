@@ -15,7 +15,7 @@ namespace icl {
 inline constexpr std::int64_t schema_version = 1;
 
 /// Every file this program writes is sealed: its first `seal_bytes` (an HDF5 user block, which
-/// every HDF5 reader skips) hold `seal_magic`, then "crc32 XXXXXXXX\nbytes N\n" (the CRC-32 and
+/// every HDF5 reader skips) hold `seal_magic`, then "crc32 <8 hex digits>\nbytes <length>\n" (the CRC-32 and
 /// length of everything after the block), then zeros. Readers verify the seal before HDF5 sees
 /// the bytes: any single damaged bit, and nearly every larger damage, is found, never parsed.
 /// Files written before seals existed start with HDF5's signature and are read unverified.
