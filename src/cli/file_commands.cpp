@@ -1,7 +1,7 @@
 /// Commands on result files: `merge`, `info`, `export`.
 #include "cli/commands.hpp"
 #include "cli/csv.hpp"
-#include "cli/provenance.hpp"
+#include "study/provenance.hpp"
 #include "core/errors.hpp"
 #include "core/parse.hpp"
 #include "io/files.hpp"

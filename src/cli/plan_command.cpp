@@ -1,6 +1,6 @@
 /// `icl-study validate CONFIG` and `icl-study plan CONFIG --ranks R`.
 #include "cli/commands.hpp"
-#include "cli/study.hpp"
+#include "study/study.hpp"
 #include "evaluation/monte_carlo.hpp"
 #include "parallel/partition.hpp"
 

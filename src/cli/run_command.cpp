@@ -5,11 +5,11 @@
 /// settings the pending points need are split over the ranks by cost; each is trained once, by its
 /// owner, and broadcast. (3) The pending points are split over the ranks by the cost model and
 /// evaluated (engine.cpp).
-#include "cli/checkpoints.hpp"
+#include "study/checkpoints.hpp"
 #include "cli/commands.hpp"
-#include "cli/engine.hpp"
-#include "cli/provenance.hpp"
-#include "cli/study.hpp"
+#include "study/engine.hpp"
+#include "study/provenance.hpp"
+#include "study/study.hpp"
 #include "core/covariance.hpp"
 #include "core/errors.hpp"
 #include "core/predictors.hpp"
@@ -240,8 +240,7 @@ int run_study(const Communicator& comm, const RunOptions& options) {
 
   // (2) Training: each needed setting once, on the rank the cost-balanced split names.
   const auto& config = study->config;
-  const bool needs_model = std::find(config.predictors.begin(), config.predictors.end(), "lsa") !=
-                           config.predictors.end();
+  const bool needs_model = needs_trained_models(config);
   std::vector<SettingModel> models(study->settings.size());
   std::vector<std::size_t> to_train;
   if (needs_model) {
@@ -269,16 +268,8 @@ int run_study(const Communicator& comm, const RunOptions& options) {
     }
   }
   std::vector<double> training_costs;
-  for (std::size_t s : to_train) {
-    // Seconds, roughly: the flow is O(d³); Adam on lsa-L is steps x batch forward-backward passes.
-    const auto& setting = study->settings[s];
-    const double d = setting.dim;
-    const ModelSpec spec = parse_model(setting.model);
-    const int depth = spec.depth * spec.heads;
-    training_costs.push_back(depth == 0 ? 1e-5 * d * d * d + 1e-3
-                                        : 6e-9 * config.models.steps * config.models.batch * depth *
-                                              (d + 1) * (d + 1) * (setting.train_length + 1));
-  }
+  for (std::size_t s : to_train)
+    training_costs.push_back(training_cost(study->settings[s], config.models));
   const auto trainers = balanced_partition(training_costs, comm.size());
   std::map<std::size_t, ModelRecord> trained;
   int my_error = 0;
@@ -288,7 +279,8 @@ int run_study(const Communicator& comm, const RunOptions& options) {
     try {
       install_checkpoints(report_progress, "rank " + std::to_string(comm.rank()) + ", training " +
                                                study->settings[to_train[k]].key);
-      trained[k] = train_setting(study->settings[to_train[k]], config);
+      trained[k] =
+          train_setting(study->settings[to_train[k]], config.training, config.models, config.seed);
       if (report_progress)
         std::fprintf(stderr, "icl-study: rank %d: trained %s (%zu of %zu)\n", comm.rank(),
                      study->settings[to_train[k]].key.c_str(), k + 1, to_train.size());

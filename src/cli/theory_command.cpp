@@ -1,11 +1,9 @@
 #include "cli/commands.hpp"
 #include "cli/csv.hpp"
-#include "cli/limits.hpp"
-#include "core/covariance.hpp"
+#include "study/limits.hpp"
+#include "core/grid_point.hpp"
 #include "core/errors.hpp"
 #include "core/predictors.hpp"
-#include "core/prompt.hpp"
-#include "core/shift.hpp"
 
 #include <iostream>
 #include <memory>
@@ -26,15 +24,16 @@ struct TheoryOptions {
 };
 
 int run_theory(const TheoryOptions& options) {
-  const Covariance covariance = Covariance::parse(options.covariance, options.dim, options.seed);
-  PromptLaw law = PromptLaw::shifted(covariance, Shift::parse(options.shift), options.seed,
-                                     Task::parse(options.task));
+  const GridPoint point = make_grid_point(options.dim, options.train_length, options.test_length,
+                                          options.shift, options.covariance, options.task, "lsa",
+                                          options.seed);
+  PromptLaw law = point.test_law(options.seed);
   if (options.noise > 0.0) {
     if (law.noise_std > 0.0)
       throw ConfigError("--noise: the shift '" + options.shift + "' sets the noise already");
     law.noise_std = options.noise;
   }
-  const PointModel model(covariance, options.train_length, law, options.test_length);
+  const PointModel model(*point.inputs, options.train_length, law, options.test_length);
   write_export_header(std::cout);
   for (auto predictor : known_predictors()) {
     const auto value = model.theory(predictor);

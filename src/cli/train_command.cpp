@@ -1,7 +1,7 @@
-#include "cli/checkpoints.hpp"
+#include "study/checkpoints.hpp"
 #include "cli/commands.hpp"
-#include "cli/provenance.hpp"
-#include "cli/study.hpp"
+#include "study/provenance.hpp"
+#include "study/study.hpp"
 #include "core/errors.hpp"
 #include "io/files.hpp"
 #include "io/result_file.hpp"
@@ -48,7 +48,8 @@ int run_train(const TrainOptions& options) {
   for (const auto& setting : study.settings) {
     try {
       install_checkpoints(::isatty(STDERR_FILENO), "training " + setting.key);
-      models.push_back(train_setting(setting, study.config));
+      models.push_back(
+          train_setting(setting, study.config.training, study.config.models, study.config.seed));
     } catch (const Interrupted&) {
       stopped = true;  // keep the models that finished
       break;

@@ -1,11 +1,10 @@
 #include "evaluation/monte_carlo.hpp"
 
 #include "core/errors.hpp"
+#include "core/parallel_for.hpp"
 
 #include <algorithm>
 #include <cmath>
-#include <exception>
-#include <mutex>
 
 namespace icl {
 
@@ -21,34 +20,26 @@ std::vector<RunningStatistics> run_blocks(const MonteCarloSpec& spec, std::size_
   const std::int64_t blocks =
       (static_cast<std::int64_t>(spec.prompts) + spec.block - 1) / spec.block;
   std::vector<RunningStatistics> per_block(static_cast<std::size_t>(blocks) * predictor_count);
-  std::exception_ptr failure;
-  std::mutex failure_mutex;
-
-#pragma omp parallel
-  {
+  // Blocks cost alike only on average (rejection steps, shifts): handed out one at a time.
+  struct BlockWorkspace {
     Workspace workspace;
-    std::vector<double> values(predictor_count);
-#pragma omp for schedule(dynamic, 1)
-    for (std::int64_t block = 0; block < blocks; ++block) {
-      try {
-        const std::uint32_t first =
-            spec.first_prompt + static_cast<std::uint32_t>(block) * spec.block;
-        const std::uint32_t last =
-            std::min<std::uint32_t>(first + spec.block, spec.first_prompt + spec.prompts);
-        RunningStatistics* statistics =
-            &per_block[static_cast<std::size_t>(block) * predictor_count];
-        for (std::uint32_t index = first; index < last; ++index) {
-          evaluate_prompt(index, workspace, values.data());
-          for (std::size_t p = 0; p < predictor_count; ++p) statistics[p].add(values[p]);
-        }
-      } catch (...) {
-        // No exception may leave an OpenMP region: keep the first and rethrow after it.
-        std::lock_guard lock(failure_mutex);
-        if (!failure) failure = std::current_exception();
-      }
-    }
-  }
-  if (failure) std::rethrow_exception(failure);
+    std::vector<double> values;  ///< one per predictor
+  };
+  parallel_for<BlockWorkspace>(blocks, LoopSchedule::one_at_a_time,
+                               [&](std::int64_t block, BlockWorkspace& work) {
+                                 const std::uint32_t first =
+                                     spec.first_prompt + static_cast<std::uint32_t>(block) * spec.block;
+                                 const std::uint32_t last = std::min<std::uint32_t>(
+                                     first + spec.block, spec.first_prompt + spec.prompts);
+                                 work.values.resize(predictor_count);
+                                 RunningStatistics* statistics =
+                                     &per_block[static_cast<std::size_t>(block) * predictor_count];
+                                 for (std::uint32_t index = first; index < last; ++index) {
+                                   evaluate_prompt(index, work.workspace, work.values.data());
+                                   for (std::size_t p = 0; p < predictor_count; ++p)
+                                     statistics[p].add(work.values[p]);
+                                 }
+                               });
 
   std::vector<RunningStatistics> totals(predictor_count);
   for (std::int64_t block = 0; block < blocks; ++block)

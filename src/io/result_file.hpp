@@ -2,6 +2,8 @@
 /// The result file, schema 1 (src/io/schema.md). Files are always written
 /// whole to a temporary name, flushed to disk and renamed, so a reader never sees a half-written
 /// file and a crash during a write leaves the previous version intact.
+#include "core/model_record.hpp"
+
 #include <Eigen/Core>
 
 #include <cstdint>
@@ -56,20 +58,6 @@ struct PredictorColumns {
   std::string name;
   std::vector<double> risk, standard_error, theory;
   std::vector<std::int64_t> prompts;
-};
-
-/// A trained model: /models/<key>/{W_PV, W_KQ, loss, ...}.
-struct ModelRecord {
-  std::string key;
-  std::int64_t dim = 0, train_length = 0;
-  std::string covariance, task = "linear", method;
-  std::string model = "lsa";  ///< "lsa-L": W_PV and W_KQ hold the L layers stacked vertically
-  Eigen::MatrixXd value_projection, key_query;  ///< W_PV, W_KQ
-  std::vector<double> loss;                     ///< the training curve
-  /// Further curves aligned with `loss`: "time" or "step", "distance", "balance", "p_norm",
-  /// "q_norm".
-  std::map<std::string, std::vector<double>> curves;
-  std::map<std::string, double> numbers;  ///< scalar attributes: converged, loss_gap, seconds, ...
 };
 
 struct ResultData {

@@ -1,29 +1,22 @@
 #pragma once
 /// Training of the deeper attention models (issue 11) by Adam on freshly sampled prompts of length
-/// N, with the hand-written backward pass of core/deep_lsa.hpp. The minibatch gradient is summed
-/// over fixed chunks on OpenMP threads and added in chunk order, so the result does not depend on
-/// the thread count.
+/// N, with the hand-written backward passes of core/deep_lsa.hpp and core/softmax_attention.hpp,
+/// by training/minibatch.hpp's trainer.
 #include "core/deep_lsa.hpp"
 #include "core/prompt.hpp"
 #include "core/softmax_attention.hpp"
+#include "training/minibatch.hpp"
 
 #include <cstdint>
 #include <vector>
 
 namespace icl {
 
-struct DeepTrainingOptions {
-  std::uint32_t steps = 4000;
-  std::uint32_t batch = 256;
-  double learning_rate = 1e-3;
-  double sigma = 0.05;            ///< initial entries iid N(0, σ²)
-  std::uint32_t decay_every = 0;  ///< multiply the rate by decay_factor every this many steps
-  /// The rate rises linearly over the first warmup_fraction of the steps: deeper models are
-  /// polynomials of degree 2L + 1 in the inputs, and full-size early steps make them diverge.
-  double warmup_fraction = 0.1;
-  double decay_factor = 0.5;
-  double adam_beta1 = 0.9, adam_beta2 = 0.999, adam_epsilon = 1e-8;
-  double divergence_factor = 1e6;  ///< a minibatch loss above this times the first one diverged
+/// `[models]`: Adam for the deeper models. The rate warms up over the first tenth of the steps:
+/// deeper models are polynomials of degree 2L + 1 in the inputs, and full-size early steps make
+/// them diverge.
+struct DeepTrainingOptions : MinibatchOptions {
+  DeepTrainingOptions() { warmup_fraction = 0.1; }
 };
 
 template <typename Parameters>

@@ -2,7 +2,7 @@
 /// shift, task and model of the grid against each other) must either succeed or throw
 /// icl::ConfigError. Anything else (another exception, a crash, a sanitizer report, a hang) is a
 /// finding.
-#include "cli/config.hpp"
+#include "study/config.hpp"
 #include "core/errors.hpp"
 
 #include <cstddef>

@@ -3,8 +3,8 @@
 /// every rank's results, commits them to disk every few seconds (atomically, so a kill loses only
 /// the points in flight), reports progress, and coordinates a stop (signal or error) so that every
 /// rank leaves together with the same exit code.
-#include "cli/study.hpp"
-#include "core/lsa.hpp"
+#include "study/study.hpp"
+#include "training/setting_training.hpp"
 #include "parallel/communicator.hpp"
 #include "parallel/partition.hpp"
 

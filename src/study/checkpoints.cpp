@@ -1,4 +1,4 @@
-#include "cli/checkpoints.hpp"
+#include "study/checkpoints.hpp"
 
 #include "core/checkpoint.hpp"
 #include "core/errors.hpp"

@@ -1,6 +1,6 @@
-#include "cli/config.hpp"
+#include "study/config.hpp"
 
-#include "cli/limits.hpp"
+#include "study/limits.hpp"
 #include "core/covariance.hpp"
 #include "core/deep_lsa.hpp"
 #include "core/errors.hpp"
@@ -214,6 +214,26 @@ void check_flow_initialisation(const StudyConfig& config, Section& training) {
   }
 }
 
+/// The keys `[training]` (sgd, adam) and `[models]` share; `[models]` also has a warm-up.
+void parse_minibatch(Section& section, MinibatchOptions& options, bool warmup) {
+  options.sigma = section.number_or("sigma", options.sigma, 0.0, 1e3, true);
+  options.steps =
+      static_cast<std::uint32_t>(section.integer_or("steps", options.steps, 1, 100000000));
+  options.batch =
+      static_cast<std::uint32_t>(section.integer_or("batch", options.batch, 1, 1 << 24));
+  options.learning_rate = section.number_or("learning_rate", options.learning_rate, 0.0, 1e6, true);
+  if (warmup)
+    options.warmup_fraction =
+        section.number_or("warmup_fraction", options.warmup_fraction, 0.0, 1.0, false);
+  const std::string schedule = section.choice("schedule", "constant", {"constant", "step"});
+  if (schedule == "step") {
+    options.decay_every = static_cast<std::uint32_t>(section.integer("decay_every", 1, 100000000));
+    options.decay_factor = section.number_or("decay_factor", options.decay_factor, 0.0, 1.0, true);
+  }
+  if (auto problem = minibatch_budget_problem(options.steps, options.batch))
+    section.fail("steps", *problem);
+}
+
 void parse_training(Section& section, TrainingConfig& training) {
   const std::string method =
       section.choice("method", "flow", {"flow", "sgd", "adam", "closed-form"});
@@ -227,19 +247,9 @@ void parse_training(Section& section, TrainingConfig& training) {
     training.method = method == "sgd" ? TrainingMethod::sgd : TrainingMethod::adam;
     auto& s = training.stochastic;
     s.optimiser = method == "sgd" ? Optimiser::sgd : Optimiser::adam;
-    s.sigma = section.number_or("sigma", s.sigma, 0.0, 1e3, true);
-    s.steps = static_cast<std::uint32_t>(section.integer_or("steps", s.steps, 1, 100000000));
-    s.batch = static_cast<std::uint32_t>(section.integer_or("batch", s.batch, 1, 1 << 24));
-    s.learning_rate = section.number_or("learning_rate", s.learning_rate, 0.0, 1e6, true);
-    const std::string schedule = section.choice("schedule", "constant", {"constant", "step"});
-    if (schedule == "step") {
-      s.decay_every = static_cast<std::uint32_t>(section.integer("decay_every", 1, 100000000));
-      s.decay_factor = section.number_or("decay_factor", s.decay_factor, 0.0, 1.0, true);
-    }
+    parse_minibatch(section, s, false);
     const std::string init = section.choice("init", "assumption-3.3", {"assumption-3.3", "dense"});
     s.init = init == "dense" ? Initialisation::dense : Initialisation::assumption33;
-    if (static_cast<std::uint64_t>(s.steps) * s.batch > 0xFFFFFFFFull)
-      section.fail("steps", "steps x batch must stay below 2^32 training prompts");
   } else {
     training.method = TrainingMethod::closed_form;
   }
@@ -249,21 +259,7 @@ void parse_training(Section& section, TrainingConfig& training) {
 
 /// [models]: Adam for the deeper models (optional; every key has a default).
 void parse_models(Section& section, DeepTrainingOptions& options) {
-  options.steps =
-      static_cast<std::uint32_t>(section.integer_or("steps", options.steps, 1, 100000000));
-  options.batch =
-      static_cast<std::uint32_t>(section.integer_or("batch", options.batch, 1, 1 << 24));
-  options.learning_rate = section.number_or("learning_rate", options.learning_rate, 0.0, 1e6, true);
-  options.sigma = section.number_or("sigma", options.sigma, 0.0, 1e3, true);
-  options.warmup_fraction =
-      section.number_or("warmup_fraction", options.warmup_fraction, 0.0, 1.0, false);
-  const std::string schedule = section.choice("schedule", "constant", {"constant", "step"});
-  if (schedule == "step") {
-    options.decay_every = static_cast<std::uint32_t>(section.integer("decay_every", 1, 100000000));
-    options.decay_factor = section.number_or("decay_factor", options.decay_factor, 0.0, 1.0, true);
-  }
-  if (static_cast<std::uint64_t>(options.steps) * options.batch > 0xFFFFFFFFull)
-    section.fail("steps", "steps x batch must stay below 2^32 training prompts");
+  parse_minibatch(section, options, true);
   section.reject_unknown_keys();
 }
 
@@ -355,19 +351,6 @@ GridConfig parse_grid(Section& grid, std::uint64_t seed) {
 
 }  // namespace
 
-const char* to_string(TrainingMethod method) {
-  switch (method) {
-    case TrainingMethod::flow:
-      return "flow";
-    case TrainingMethod::sgd:
-      return "sgd";
-    case TrainingMethod::adam:
-      return "adam";
-    case TrainingMethod::closed_form:
-      return "closed-form";
-  }
-  return "?";
-}
 
 StudyConfig parse_config_file(const std::string& path) {
   const auto bytes = read_regular_file(path, max_config_bytes, "config file");

@@ -1,24 +1,13 @@
 #pragma once
 /// The study config (TOML; README "Study config"), parsed and validated in full before any work:
 /// every problem is a ConfigError "FILE:LINE: [section] key: what was expected, what was found".
-#include "training/deep_training.hpp"
-#include "training/flow.hpp"
-#include "training/stochastic.hpp"
+#include "training/setting_training.hpp"
 
 #include <cstdint>
 #include <string>
 #include <vector>
 
 namespace icl {
-
-enum class TrainingMethod { flow, sgd, adam, closed_form };
-const char* to_string(TrainingMethod method);
-
-struct TrainingConfig {
-  TrainingMethod method = TrainingMethod::flow;
-  FlowOptions flow;
-  StochasticOptions stochastic;
-};
 
 struct GridConfig {
   std::vector<int> dim, train_length, test_length;  ///< d, N, M

@@ -1,9 +1,7 @@
-#include "cli/engine.hpp"
+#include "study/engine.hpp"
 
-#include "core/covariance.hpp"
 #include "core/errors.hpp"
-#include "core/predictors.hpp"
-#include "evaluation/monte_carlo.hpp"
+#include "evaluation/point_evaluation.hpp"
 #include "parallel/bytes.hpp"
 #include "parallel/signals.hpp"
 
@@ -31,63 +29,16 @@ struct UnitOutcome {
   double seconds = 0;
 };
 
-std::string describe(const GridPoint& point) {
-  return "point d=" + std::to_string(point.dim) + " N=" + std::to_string(point.train_length) +
-         " M=" + std::to_string(point.test_length) + " covariance=" + point.covariance;
-}
-
+/// This rank's share of a point: the chunks of one work unit.
 std::optional<UnitOutcome> evaluate(const Study& study, const WorkUnit& unit,
                                     const std::vector<SettingModel>& models,
                                     const std::function<bool()>& interrupted) {
   const auto start = Clock::now();
   const auto& config = study.config;
   const GridPoint& point = study.points[unit.item];
-  const Covariance covariance = Covariance::parse(point.covariance, point.dim, config.seed);
-  const PromptLaw law = PromptLaw::shifted(covariance, Shift::parse(point.shift), config.seed,
-                                           Task::parse(point.task));
-  PointModel model(covariance, point.train_length, law, point.test_length,
-                   models[point.setting].one_layer);
-  if (const ModelSpec spec = parse_model(point.model); spec.kind == ModelSpec::Kind::softmax)
-    model.use_softmax_model(spec.depth, models[point.setting].softmax);
-  else if (spec.depth > 0)
-    model.use_deep_model(spec.depth, models[point.setting].deep);
-  model.set_tuning_address(config.seed, tuning_address(point));
-  std::vector<std::unique_ptr<Predictor>> owned;
-  std::vector<const Predictor*> predictors;
-  for (const auto& name : config.predictors) {
-    owned.push_back(model.make(name));
-    predictors.push_back(owned.back().get());
-  }
-  std::optional<ChunkStatistics> chunks;
-  if (point.sufficient) {
-    std::vector<LinearForm> forms;
-    for (std::size_t p = 0; p < predictors.size(); ++p) {
-      auto form = predictors[p]->linear_form();
-      if (!form)
-        throw NumericalError("predictor '" + config.predictors[p] +
-                             "' has no linear form here (trained p, q != 0?): run with "
-                             "[study] sampler = \"plain\"");
-      forms.push_back(std::move(*form));
-    }
-    const SufficientSampler sampler(law, point.test_length);
-    chunks = estimate_chunks(
-        [&](const MonteCarloSpec& spec) {
-          return estimate_conditional_risks(sampler, forms, spec);
-        },
-        config.seed, point.random_address, config.prompts, unit.first_chunk, unit.chunks,
-        interrupted);
-  } else {
-    const PromptSampler sampler(law, point.test_length);
-    chunks = estimate_chunks(
-        [&](const MonteCarloSpec& spec) { return estimate_risks(sampler, predictors, spec); },
-        config.seed, point.random_address, config.prompts, unit.first_chunk, unit.chunks,
-        interrupted);
-  }
+  auto chunks = evaluate_point(point, &models[point.setting], config.predictors, config.seed,
+                               config.prompts, unit.first_chunk, unit.chunks, interrupted);
   if (!chunks) return std::nullopt;
-  for (const auto& chunk : *chunks)
-    for (const auto& s : chunk)
-      if (!std::isfinite(s.mean))
-        throw NumericalError(describe(point) + ": a risk estimate is not finite");
   return UnitOutcome{unit, std::move(*chunks),
                      std::chrono::duration<double>(Clock::now() - start).count()};
 }

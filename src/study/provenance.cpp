@@ -1,4 +1,4 @@
-#include "cli/provenance.hpp"
+#include "study/provenance.hpp"
 
 #include <unistd.h>
 

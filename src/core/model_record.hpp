@@ -1,0 +1,27 @@
+#pragma once
+/// A trained model as the study keeps it: what training produces, MPI ranks exchange and result
+/// files store under /models/<key> (src/io/schema.md).
+#include <Eigen/Core>
+
+#include <cstdint>
+#include <map>
+#include <string>
+#include <vector>
+
+namespace icl {
+
+/// A trained model: /models/<key>/{W_PV, W_KQ, loss, ...}.
+struct ModelRecord {
+  std::string key;
+  std::int64_t dim = 0, train_length = 0;
+  std::string covariance, task = "linear", method;
+  std::string model = "lsa";  ///< "lsa-L": W_PV and W_KQ hold the L layers stacked vertically
+  Eigen::MatrixXd value_projection, key_query;  ///< W_PV, W_KQ
+  std::vector<double> loss;                     ///< the training curve
+  /// Further curves aligned with `loss`: "time" or "step", "distance", "balance", "p_norm",
+  /// "q_norm".
+  std::map<std::string, std::vector<double>> curves;
+  std::map<std::string, double> numbers;  ///< scalar attributes: converged, loss_gap, seconds, ...
+};
+
+}  // namespace icl

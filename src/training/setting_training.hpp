@@ -1,0 +1,56 @@
+#pragma once
+/// Training one setting of a study (core/grid_point.hpp) by the configured method, and the
+/// parameters of a model record for evaluation: the training driver, above the trainers of this
+/// folder (flow.hpp, stochastic.hpp, deep_training.hpp).
+#include "core/deep_lsa.hpp"
+#include "core/grid_point.hpp"
+#include "core/lsa.hpp"
+#include "core/model_record.hpp"
+#include "core/softmax_attention.hpp"
+#include "training/deep_training.hpp"
+#include "training/flow.hpp"
+#include "training/stochastic.hpp"
+
+#include <cstdint>
+#include <optional>
+
+namespace icl {
+
+/// `[training] method`: how ZFB's one-layer model is trained.
+enum class TrainingMethod { flow, sgd, adam, closed_form };
+const char* to_string(TrainingMethod method);
+
+struct TrainingConfig {
+  TrainingMethod method = TrainingMethod::flow;
+  FlowOptions flow;
+  StochasticOptions stochastic;
+};
+
+/// True when the one-layer model is trained on the configured task (SGD and Adam); gradient flow
+/// and the closed form train on linear tasks (ZFB's setting; a nonlinear task then changes only
+/// the test). Deeper models always train on the configured task.
+bool trains_on_configured_task(TrainingMethod method);
+
+/// Train one setting: the one-layer model by `training` (closed form: Theorem 4.1's weights, or
+/// the V_rdm equivalent for random-exp), deeper models by Adam with `models`. Streams are keyed by
+/// `seed` and the setting's random address. Throws NumericalError on divergence, Interrupted on a
+/// stop.
+ModelRecord train_setting(const TrainingSetting& setting, const TrainingConfig& training,
+                          const DeepTrainingOptions& models, std::uint64_t seed);
+
+/// The cost model's estimate of training a setting, in seconds on one core (only proportions
+/// matter: it balances training over ranks).
+double training_cost(const TrainingSetting& setting, const DeepTrainingOptions& models);
+
+/// A trained model of a setting, ready for evaluation: ZFB's one layer, an lsa-L stack or a
+/// softmax-L-H model.
+struct SettingModel {
+  std::optional<LsaParameters> one_layer;
+  std::optional<DeepLsaParameters> deep;
+  std::optional<SoftmaxParameters> softmax;
+};
+
+/// The parameters stored in a model record (W_PV and W_KQ hold the layers stacked vertically).
+SettingModel parameters_of(const ModelRecord& model);
+
+}  // namespace icl
