@@ -2,6 +2,7 @@
 #include "cli/commands.hpp"
 #include "cli/csv.hpp"
 #include "study/provenance.hpp"
+#include "study/shard.hpp"
 #include "core/errors.hpp"
 #include "core/parse.hpp"
 #include "io/files.hpp"
@@ -99,9 +100,8 @@ int run_merge(const std::vector<std::string>& inputs, const std::string& output,
         s.provenance.seed != first.provenance.seed)
       throw ConfigError(inputs[k] + ": belongs to another study than " + inputs[0] +
                         " (config or seed differ)");
-    int index = 0, total = 0;
-    if (std::sscanf(s.provenance.shard.c_str(), "%d/%d", &index, &total) != 2)
-      throw ConfigError(inputs[k] + ": shard attribute '" + s.provenance.shard + "' is not I/K");
+    const Shard shard = Shard::parse(s.provenance.shard, inputs[k] + ": shard attribute");
+    const int index = shard.index, total = shard.count;
     if (count < 0) count = total;
     if (total != count)
       throw ConfigError(inputs[k] + ": is shard " + s.provenance.shard + " of " +

@@ -9,6 +9,7 @@
 #include "cli/commands.hpp"
 #include "study/engine.hpp"
 #include "study/provenance.hpp"
+#include "study/shard.hpp"
 #include "study/study.hpp"
 #include "core/covariance.hpp"
 #include "core/errors.hpp"
@@ -119,39 +120,6 @@ ModelRecord decode_model(const std::vector<std::uint8_t>& bytes) {
   return model;
 }
 
-struct Shard {
-  int index = 0, count = 1;
-};
-
-Shard parse_shard(const std::string& text) {
-  if (text.empty()) return {};
-  const auto slash = text.find('/');
-  Shard shard;
-  try {
-    if (slash == std::string::npos) throw std::invalid_argument("no slash");
-    std::size_t used = 0;
-    shard.index = std::stoi(text.substr(0, slash), &used);
-    if (used != slash) throw std::invalid_argument("index");
-    shard.count = std::stoi(text.substr(slash + 1), &used);
-    if (used != text.size() - slash - 1) throw std::invalid_argument("count");
-  } catch (const std::exception&) {
-    throw ConfigError("--shard: expected I/K with integers 0 <= I < K, got '" + text + "'");
-  }
-  if (shard.count < 1 || shard.index < 0 || shard.index >= shard.count)
-    throw ConfigError("--shard: expected I/K with 0 <= I < K, got '" + text + "'");
-  return shard;
-}
-
-/// Points of this shard, by the same cost-balanced partition any run of the study computes.
-std::vector<bool> shard_membership(const Study& study, const Shard& shard) {
-  std::vector<double> costs;
-  for (const auto& point : study.points) costs.push_back(point_cost(study, point));
-  const auto owners = balanced_partition(costs, shard.count);
-  std::vector<bool> member(study.points.size());
-  for (std::size_t i = 0; i < owners.size(); ++i) member[i] = owners[i] == shard.index;
-  return member;
-}
-
 /// Rank 0: the result to continue from (a resumed partial or final file, or a fresh one).
 /// Takes the output's lock (into `lock`) once the output is known to be writable.
 ResultData prepare_result(const Study& study, const RunOptions& options, const std::string& partial,
@@ -177,10 +145,9 @@ ResultData prepare_result(const Study& study, const RunOptions& options, const s
       throw ConfigError(source +
                         ": was written by another config or seed; --resume needs the same " +
                         study.config.source + " (rename or remove " + source + " to start afresh)");
-    const std::string shard_text = std::to_string(shard.index) + "/" + std::to_string(shard.count);
-    if (result.provenance.shard != shard_text)
+    if (result.provenance.shard != shard.text())
       throw ConfigError(source + ": holds shard " + result.provenance.shard + ", not " +
-                        shard_text);
+                        shard.text());
     if (result.points.size() != study.points.size())
       throw ConfigError(source + ": has " + std::to_string(result.points.size()) +
                         " points, the config " + std::to_string(study.points.size()));
@@ -191,7 +158,7 @@ ResultData prepare_result(const Study& study, const RunOptions& options, const s
   // The closed forms are a function of the config alone: computed afresh, also on --resume, so
   // a file begun by `train` (or by a run stopped before they were done) ends up with all of them.
   fill_theory(study, result);
-  result.provenance.shard = std::to_string(shard.index) + "/" + std::to_string(shard.count);
+  result.provenance.shard = shard.text();
   return result;
 }
 
@@ -210,7 +177,7 @@ int run_study(const Communicator& comm, const RunOptions& options) {
   Shard shard;
   std::optional<OutputLock> lock;  // rank 0 holds it until the run returns
   int code = on_rank0_then_share(comm, [&] {
-    shard = parse_shard(options.shard);
+    shard = Shard::parse(options.shard, "--shard");
     study = expand_study(parse_config_file(options.config));
     if (static_cast<std::size_t>(shard.count) > study->points.size())
       throw ConfigError(
@@ -231,7 +198,7 @@ int run_study(const Communicator& comm, const RunOptions& options) {
   const auto status = reader.get_vector<std::uint8_t>();
   if (comm.rank() != 0) {
     study = expand_study(parse_config_text(text, options.config));
-    shard = parse_shard(options.shard);
+    shard = Shard::parse(options.shard, "--shard");
   }
   const auto member = shard_membership(*study, shard);
   std::vector<std::size_t> pending;

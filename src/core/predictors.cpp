@@ -1,7 +1,6 @@
 #include "core/predictors.hpp"
 
 #include "core/baselines.hpp"
-#include "core/checkpoint.hpp"
 #include "core/errors.hpp"
 #include "core/parse.hpp"
 
@@ -10,19 +9,11 @@
 #include <Eigen/QR>
 
 #include <algorithm>
-#include <array>
 #include <cmath>
-#include <map>
-#include <mutex>
-#include <stdexcept>
 #include <vector>
 
 namespace icl {
 namespace {
-
-constexpr std::array<std::string_view, 11> predictor_names = {
-    "lsa",  "lsa-theory", "ols",      "ridge", "gd1", "gd1-opt",
-    "gd-L", "pgd-L",      "best-lsa", "zero",  "knn3"};
 
 /// ŷ = hᵀ V x_q.
 class PreconditionedPredictor final : public Predictor {
@@ -176,195 +167,12 @@ class ZeroPredictor final : public Predictor {
 
 }  // namespace
 
-std::span<const std::string_view> known_predictors() {
-  return predictor_names;
-}
-
-void check_predictor_name(std::string_view name, const std::string& where) {
-  if (std::find(predictor_names.begin(), predictor_names.end(), name) != predictor_names.end())
-    return;
-  const std::vector<std::string> valid(predictor_names.begin(), predictor_names.end());
-  throw ConfigError(where + ": unknown predictor " + quote(std::string(name)) +
-                    ", expected one of " + join(valid, ", "));
-}
-
 LinearForm LinearForm::fixed(Eigen::MatrixXd preconditioner) {
   LinearForm form{Kind::fixed, std::move(preconditioner), 0.0, true};
   for (Eigen::Index j = 0; j < form.preconditioner.cols(); ++j)
     for (Eigen::Index i = 0; i < form.preconditioner.rows(); ++i)
       if (i != j && form.preconditioner(i, j) != 0.0) form.diagonal = false;
   return form;
-}
-
-bool has_linear_form(std::string_view predictor, bool lsa_trained_without_p_q) {
-  if (predictor == "lsa") return lsa_trained_without_p_q;
-  return predictor != "knn3" && predictor != "gd-L" && predictor != "pgd-L";
-}
-
-namespace {
-
-/// Theorem 4.2's task moments by a separately seeded Monte Carlo, for tasks without a closed form
-/// (tanh, relu-2nn): `task_moment_samples` tasks, each with 2 x 4 noise-free inputs (the variance
-/// comes mostly from the tasks, so many tasks with few inputs each). Within a task the two halves
-/// give independent estimates m_A, m_B of E[x y], so that (m_A m_Bᵀ + m_B m_Aᵀ)/2 is unbiased for
-/// Λ a aᵀ Λ and every moment below is unbiased. Results are cached per (task, Λ): they depend on
-/// neither N nor M.
-}  // namespace
-
-void estimate_task_moments(const Task& task, const Eigen::MatrixXd& lambda,
-                           theory::TaskMomentLaw& law) {
-  static std::mutex cache_mutex;
-  static std::map<std::pair<std::string, std::vector<double>>, theory::TaskMomentLaw> cache;
-  const auto key =
-      std::make_pair(task.text, std::vector<double>(lambda.data(), lambda.data() + lambda.size()));
-  {
-    std::lock_guard lock(cache_mutex);
-    if (auto it = cache.find(key); it != cache.end()) {
-      law.coefficient_moment = it->second.coefficient_moment;
-      law.label_input_covariance = it->second.label_input_covariance;
-      law.best_linear_error = it->second.best_linear_error;
-      return;
-    }
-  }
-  const int d = static_cast<int>(lambda.rows());
-  const int half = 4;
-  const Covariance covariance = Covariance::from_matrix(lambda, "task-moments");
-  Task noise_free = task;
-  noise_free.noise_std = 0.0;
-  const std::uint64_t address =
-      stable_hash("task-moments|" + task.text + "|d=" + std::to_string(d));
-  const Eigen::MatrixXd lambda_inverse = lambda.inverse();
-  Eigen::MatrixXd cross = Eigen::MatrixXd::Zero(d, d), weighted = Eigen::MatrixXd::Zero(d, d);
-  double second_moment = 0.0, explained = 0.0;
-  TaskDraw draw;
-  Eigen::MatrixXd inputs(d, 2 * half);
-  Eigen::VectorXd labels;
-  const std::string phase = "closed forms: task moments of " + task.text;
-  for (std::uint32_t k = 0; k < task_moment_samples; ++k) {
-    if (k % 4096 == 0) checkpoint(phase, k, task_moment_samples);
-    RandomStream task_random(task_moment_seed, {address, k, Stream::task});
-    draw_task(noise_free, d, task_random, draw);
-    RandomStream input_random(task_moment_seed, {address, k, Stream::inputs});
-    input_random.fill_normal(inputs);
-    covariance.transform(inputs, Eigen::VectorXd());
-    task_labels(noise_free, draw, inputs, labels);
-    const Eigen::VectorXd m_a = inputs.leftCols(half) * labels.head(half) / half;
-    const Eigen::VectorXd m_b = inputs.rightCols(half) * labels.tail(half) / half;
-    const Eigen::MatrixXd product = 0.5 * (m_a * m_b.transpose() + m_b * m_a.transpose());
-    cross += product;
-    const Eigen::MatrixXd scaled = inputs * labels.asDiagonal();
-    weighted += scaled * scaled.transpose() / (2.0 * half) - product;
-    second_moment += labels.squaredNorm() / (2.0 * half);
-    explained += m_a.dot(lambda_inverse * m_b);
-  }
-  const double n = task_moment_samples;
-  law.coefficient_moment = lambda_inverse * (cross / n) * lambda_inverse;
-  law.label_input_covariance = weighted / n;
-  law.best_linear_error = (second_moment - explained) / n;
-  std::lock_guard lock(cache_mutex);
-  cache[key] = law;
-}
-
-namespace {
-
-/// Theorem 4.2 holds for fixed Gaussian inputs with the query from the prompt's law.
-bool nonlinear_task_has_theory(const PromptLaw& law) {
-  return !law.inputs.is_random() && !law.query_covariance && law.transform.size() == 0 &&
-         law.query_scale == 1.0;
-}
-
-}  // namespace
-
-std::optional<theory::TaskMomentLaw> task_moment_law(const Task& task,
-                                                     const Eigen::MatrixXd& lambda, int test_length,
-                                                     double noise_std, double label_scale) {
-  const int d = static_cast<int>(lambda.rows());
-  const Eigen::MatrixXd identity = Eigen::MatrixXd::Identity(d, d);
-  const double trace = lambda.trace(), trace2 = (lambda * lambda).trace();
-  theory::TaskMomentLaw law;
-  law.covariance = lambda;
-  law.length = test_length;
-  switch (task.kind) {
-    case TaskKind::relu:
-      // Stein: E[x y | w] = Λw E[1{z>0}] = Λw/2; with σ² = wᵀΛw, E[y² x xᵀ] = ΛwwᵀΛ + (σ²/2) Λ, so
-      // Σ = ¾ ΛwwᵀΛ + (σ²/2) Λ and the best linear error is σ²/4. Averaged over w ~ N(0, I).
-      law.coefficient_moment = 0.25 * identity;
-      law.label_input_covariance = 0.75 * lambda * lambda + 0.5 * trace * lambda;
-      law.best_linear_error = 0.25 * trace;
-      break;
-    case TaskKind::quadratic: {
-      // y = <w,x> + ½<v,x>², v ~ N(0, I/d): a = w; E[y² x xᵀ] adds, with σ_v² = vᵀΛv,
-      // ¼ E[<v,x>⁴ x xᵀ] = 3σ_v² ΛvvᵀΛ + ¾ σ_v⁴ Λ (Isserlis); E[σ_v² vvᵀ] = (2Λ + tr Λ I)/d²,
-      // E[σ_v⁴] = (2 tr Λ² + (tr Λ)²)/d². The best linear error is ¾ E σ_v⁴.
-      const double dd = static_cast<double>(d) * d;
-      const double sigma4 = (2.0 * trace2 + trace * trace) / dd;
-      law.coefficient_moment = identity;
-      law.label_input_covariance = lambda * lambda + trace * lambda +
-                                   3.0 * lambda * (2.0 * lambda + trace * identity) * lambda / dd +
-                                   0.75 * sigma4 * lambda;
-      law.best_linear_error = 0.75 * sigma4;
-      break;
-    }
-    case TaskKind::tanh:
-    case TaskKind::relu_2nn:
-      estimate_task_moments(task, lambda, law);
-      break;
-    default:
-      return std::nullopt;
-  }
-  const double scale2 = label_scale * label_scale;
-  law.coefficient_moment *= scale2;
-  law.label_input_covariance *= scale2;
-  law.best_linear_error *= scale2;
-  // Noise ε independent of x: Σ gains s² Λ, the best linear error s².
-  law.label_input_covariance += noise_std * noise_std * lambda;
-  law.best_linear_error += noise_std * noise_std;
-  return law;
-}
-
-std::string theory_source(const PromptLaw& law, int test_length) {
-  if (!law.is_gaussian_independent()) return "none";
-  if (law.task.is_linear())
-    return std::holds_alternative<std::monostate>(closed_form_law(law, test_length, false))
-               ? "none"
-               : "closed-form";
-  if (!nonlinear_task_has_theory(law)) return "none";
-  return law.task.kind == TaskKind::tanh || law.task.kind == TaskKind::relu_2nn ? "monte-carlo"
-                                                                                : "closed-form";
-}
-
-ClosedFormLaw closed_form_law(const PromptLaw& law, int test_length, bool ignore_query_rule) {
-  if (!ignore_query_rule && !law.is_gaussian_independent()) return std::monostate{};
-  const int dim = law.dim();
-  if (!law.task.is_linear()) {
-    if (!nonlinear_task_has_theory(law)) return std::monostate{};
-    const auto moments =
-        task_moment_law(law.task, law.inputs.matrix(), test_length, law.noise_std, law.task_scale);
-    if (!moments) return std::monostate{};
-    return *moments;
-  }
-  const double task_moment = law.task.linear_second_moment(dim);
-  if (law.inputs.is_random()) {
-    if (law.query_covariance || law.transform.size() > 0) return std::monostate{};
-    return theory::RandomExpTestLaw{dim,
-                                    law.inputs.random_scale(),
-                                    law.noise_std,
-                                    test_length,
-                                    law.task_scale * std::sqrt(task_moment),
-                                    law.query_scale};
-  }
-  if (law.query_covariance && law.query_covariance->is_random()) return std::monostate{};
-  const Eigen::MatrixXd transform =
-      law.transform.size() > 0 ? law.transform : Eigen::MatrixXd::Identity(dim, dim);
-  const Eigen::MatrixXd prompt = transform * law.inputs.matrix() * transform.transpose();
-  const Eigen::MatrixXd query_base =
-      law.query_covariance ? law.query_covariance->matrix() : law.inputs.matrix();
-  const Eigen::MatrixXd query =
-      law.query_scale * law.query_scale * transform * query_base * transform.transpose();
-  return theory::GaussianTestLaw{
-      prompt, query,
-      law.task_scale * law.task_scale * task_moment * Eigen::MatrixXd::Identity(dim, dim),
-      law.noise_std, test_length};
 }
 
 PointModel::PointModel(const Covariance& training_covariance, int train_length,
@@ -432,75 +240,162 @@ void PointModel::set_tuning_address(std::uint64_t seed, std::uint64_t address) {
   tuning_address_ = address;
 }
 
-std::optional<double> PointModel::theory(std::string_view predictor) const {
-  check_predictor_name(predictor, "theory");
-  const int dim = static_cast<int>(training_preconditioner_.rows());
-  const Eigen::MatrixXd identity = Eigen::MatrixXd::Identity(dim, dim);
-  // `lsa` is compared with the global minimum that Theorem 4.1 says training reaches.
-  if (predictor == "lsa" && depth_ > 0) return std::nullopt;  // a deep model: Monte Carlo only
-  if (predictor == "lsa" || predictor == "lsa-theory") return risk_of(training_preconditioner_);
-  if (predictor == "best-lsa") return risk_of(best_preconditioner_);
-  if (predictor == "gd1") return risk_of(identity);
-  if (predictor == "gd1-opt") return risk_of(gd1_optimal_step_ * identity);
-  auto ols = [&]() {
-    return std::visit(
-        [](const auto& law) -> std::optional<double> {
-          if constexpr (std::is_same_v<std::decay_t<decltype(law)>, std::monostate>)
-            return std::nullopt;
-          else
-            return theory::ols_risk(law);
-        },
-        law_);
+/// The one list of predictors, in the order they are reported: each one's name, whether it is a
+/// LinearForm, how it is built for a point and its closed form (none: Monte Carlo only).
+struct PredictorRegistry {
+  enum class Form { always, never, lsa };  ///< lsa: when training leaves p = q = 0
+  struct Entry {
+    std::string_view name;
+    Form form;
+    std::unique_ptr<Predictor> (*make)(const PointModel&);
+    std::optional<double> (*theory)(const PointModel&);
   };
-  if (predictor == "zero")
+
+  static Eigen::MatrixXd identity(const PointModel& m) {
+    const auto dim = m.training_preconditioner_.rows();
+    return Eigen::MatrixXd::Identity(dim, dim);
+  }
+  template <typename Function>
+  static std::optional<double> of_law(const PointModel& m, Function function) {
     return std::visit(
-        [](const auto& law) -> std::optional<double> {
+        [&](const auto& law) -> std::optional<double> {
           if constexpr (std::is_same_v<std::decay_t<decltype(law)>, std::monostate>)
             return std::nullopt;
           else
-            return theory::zero_risk(law);
+            return function(law);
         },
-        law_);
-  if (predictor == "ols") return ols();
-  if (predictor == "ridge" && noise_std_ == 0.0) return ols();  // penalty 0: min-norm least squares
-  return std::nullopt;  // ridge with noise, knn3, non-Gaussian shifts: Monte Carlo only
+        m.law_);
+  }
+  /// k = max(L, 1) steps of (preconditioned) GD with the step tuned on prompts of the test law.
+  static std::unique_ptr<Predictor> gradient_steps(const PointModel& m,
+                                                   Eigen::MatrixXd preconditioner) {
+    const int steps = std::max(m.depth_, 1);
+    const double step = tune_gradient_step(m.test_law_, m.test_length_, preconditioner, steps,
+                                           m.tuning_seed_, m.tuning_address_);
+    return std::make_unique<GradientStepsPredictor>(std::move(preconditioner), step, steps);
+  }
+
+  static std::unique_ptr<Predictor> make_lsa(const PointModel& m) {
+    if (m.depth_ > 0) {
+      if (m.softmax_) return std::make_unique<SoftmaxPredictor>(*m.softmax_);
+      if (!m.deep_)
+        throw ConfigError("predictor 'lsa' needs a trained lsa-" + std::to_string(m.depth_));
+      return std::make_unique<DeepLsaPredictor>(*m.deep_);
+    }
+    if (!m.trained_) throw ConfigError("predictor 'lsa' needs a trained model");
+    return std::make_unique<TrainedLsaPredictor>(*m.trained_);
+  }
+  /// `lsa` is compared with the global minimum that Theorem 4.1 says training reaches; a deep
+  /// model has no closed form.
+  static std::optional<double> theory_lsa(const PointModel& m) {
+    if (m.depth_ > 0) return std::nullopt;
+    return m.risk_of(m.training_preconditioner_);
+  }
+  static std::optional<double> theory_ols(const PointModel& m) {
+    return of_law(m, [](const auto& law) { return theory::ols_risk(law); });
+  }
+
+  static constexpr Entry entries[] = {
+      {"lsa", Form::lsa, make_lsa, theory_lsa},
+      {"lsa-theory", Form::always,
+       [](const PointModel& m) -> std::unique_ptr<Predictor> {
+         return std::make_unique<PreconditionedPredictor>(m.training_preconditioner_);
+       },
+       [](const PointModel& m) { return m.risk_of(m.training_preconditioner_); }},
+      {"ols", Form::always,
+       [](const PointModel&) -> std::unique_ptr<Predictor> {
+         return std::make_unique<LeastSquaresPredictor>(0.0);
+       },
+       theory_ols},
+      {"ridge", Form::always,
+       [](const PointModel& m) -> std::unique_ptr<Predictor> {
+         return std::make_unique<LeastSquaresPredictor>(m.ridge_penalty());
+       },
+       // Penalty 0 without noise: min-norm least squares. With noise: Monte Carlo only.
+       [](const PointModel& m) {
+         return m.noise_std_ == 0.0 ? theory_ols(m) : std::optional<double>();
+       }},
+      {"gd1", Form::always,
+       [](const PointModel& m) -> std::unique_ptr<Predictor> {
+         return std::make_unique<GradientStepPredictor>(1.0, m.dim());
+       },
+       [](const PointModel& m) { return m.risk_of(identity(m)); }},
+      {"gd1-opt", Form::always,
+       [](const PointModel& m) -> std::unique_ptr<Predictor> {
+         return std::make_unique<GradientStepPredictor>(m.gd1_optimal_step_, m.dim());
+       },
+       [](const PointModel& m) { return m.risk_of(m.gd1_optimal_step_ * identity(m)); }},
+      {"gd-L", Form::never,
+       [](const PointModel& m) { return gradient_steps(m, identity(m)); }, nullptr},
+      {"pgd-L", Form::never,
+       [](const PointModel& m) { return gradient_steps(m, m.training_preconditioner_); },
+       nullptr},
+      {"best-lsa", Form::always,
+       [](const PointModel& m) -> std::unique_ptr<Predictor> {
+         return std::make_unique<PreconditionedPredictor>(m.best_preconditioner_);
+       },
+       [](const PointModel& m) { return m.risk_of(m.best_preconditioner_); }},
+      {"zero", Form::always,
+       [](const PointModel& m) -> std::unique_ptr<Predictor> {
+         return std::make_unique<ZeroPredictor>(m.dim());
+       },
+       [](const PointModel& m) {
+         return of_law(m, [](const auto& law) { return theory::zero_risk(law); });
+       }},
+      {"knn3", Form::never,
+       [](const PointModel&) -> std::unique_ptr<Predictor> {
+         return std::make_unique<NearestNeighbourPredictor>(3);
+       },
+       nullptr},
+  };
+
+  static const Entry* find(std::string_view name) {
+    for (const auto& entry : entries)
+      if (entry.name == name) return &entry;
+    return nullptr;
+  }
+  /// The entry of `name`; ConfigError naming `where` and listing the valid names otherwise.
+  static const Entry& at(std::string_view name, const std::string& where) {
+    if (const Entry* entry = find(name)) return *entry;
+    std::vector<std::string> valid;
+    for (const auto& entry : entries) valid.emplace_back(entry.name);
+    throw ConfigError(where + ": unknown predictor " + quote(std::string(name)) +
+                      ", expected one of " + join(valid, ", "));
+  }
+};
+
+std::span<const std::string_view> known_predictors() {
+  static const auto names = [] {
+    std::vector<std::string_view> list;
+    for (const auto& entry : PredictorRegistry::entries) list.push_back(entry.name);
+    return list;
+  }();
+  return names;
+}
+
+void check_predictor_name(std::string_view name, const std::string& where) {
+  PredictorRegistry::at(name, where);
+}
+
+bool has_linear_form(std::string_view predictor, bool lsa_trained_without_p_q) {
+  switch (PredictorRegistry::at(predictor, "predictor").form) {
+    case PredictorRegistry::Form::always:
+      return true;
+    case PredictorRegistry::Form::never:
+      return false;
+    case PredictorRegistry::Form::lsa:
+      return lsa_trained_without_p_q;
+  }
+  return false;
+}
+
+std::optional<double> PointModel::theory(std::string_view predictor) const {
+  const auto& entry = PredictorRegistry::at(predictor, "theory");
+  return entry.theory ? entry.theory(*this) : std::nullopt;
 }
 
 std::unique_ptr<Predictor> PointModel::make(std::string_view predictor) const {
-  check_predictor_name(predictor, "predictor");
-  if (predictor == "lsa" && depth_ > 0) {
-    if (softmax_) return std::make_unique<SoftmaxPredictor>(*softmax_);
-    if (!deep_) throw ConfigError("predictor 'lsa' needs a trained lsa-" + std::to_string(depth_));
-    return std::make_unique<DeepLsaPredictor>(*deep_);
-  }
-  if (predictor == "gd-L" || predictor == "pgd-L") {
-    const int dim = static_cast<int>(training_preconditioner_.rows());
-    const Eigen::MatrixXd preconditioner =
-        predictor == "gd-L" ? Eigen::MatrixXd::Identity(dim, dim) : training_preconditioner_;
-    const int steps = std::max(depth_, 1);
-    const double step = tune_gradient_step(test_law_, test_length_, preconditioner, steps,
-                                           tuning_seed_, tuning_address_);
-    return std::make_unique<GradientStepsPredictor>(preconditioner, step, steps);
-  }
-  if (predictor == "lsa") {
-    if (!trained_) throw ConfigError("predictor 'lsa' needs a trained model");
-    return std::make_unique<TrainedLsaPredictor>(*trained_);
-  }
-  if (predictor == "lsa-theory")
-    return std::make_unique<PreconditionedPredictor>(training_preconditioner_);
-  if (predictor == "best-lsa")
-    return std::make_unique<PreconditionedPredictor>(best_preconditioner_);
-  const int dim = static_cast<int>(training_preconditioner_.rows());
-  if (predictor == "gd1") return std::make_unique<GradientStepPredictor>(1.0, dim);
-  if (predictor == "gd1-opt")
-    return std::make_unique<GradientStepPredictor>(gd1_optimal_step_, dim);
-  if (predictor == "ols") return std::make_unique<LeastSquaresPredictor>(0.0);
-  if (predictor == "ridge") return std::make_unique<LeastSquaresPredictor>(ridge_penalty());
-  if (predictor == "knn3") return std::make_unique<NearestNeighbourPredictor>(3);
-  if (predictor == "zero") return std::make_unique<ZeroPredictor>(dim);
-  // A name in predictor_names that no branch above builds: a bug, never a silent zero predictor.
-  throw std::logic_error("PointModel::make: no predictor built for '" + std::string(predictor) +
-                         "'");
+  return PredictorRegistry::at(predictor, "predictor").make(*this);
 }
 
 }  // namespace icl

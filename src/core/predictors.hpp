@@ -6,6 +6,7 @@
 #include "core/lsa.hpp"
 #include "core/prompt.hpp"
 #include "core/softmax_attention.hpp"
+#include "core/closed_form_laws.hpp"
 #include "core/theory.hpp"
 
 #include <memory>
@@ -50,28 +51,6 @@ class Predictor {
 /// p = q = 0: gradient flow and the closed form do, stochastic training does not).
 bool has_linear_form(std::string_view predictor, bool lsa_trained_without_p_q);
 
-/// The closed-form description of a test law, when there is one: Gaussian with the query
-/// independent of the prompt (fixed covariance), or random-exp with a query from the same Λ_τ.
-using ClosedFormLaw = std::variant<std::monostate, theory::GaussianTestLaw,
-                                   theory::RandomExpTestLaw, theory::TaskMomentLaw>;
-ClosedFormLaw closed_form_law(const PromptLaw& law, int test_length, bool ignore_query_rule);
-
-/// The task moments of Theorem 4.2 on inputs N(0, Λ) with label noise s: in closed form for relu
-/// and quadratic, by a separately seeded Monte Carlo for tanh and relu-2nn (result files mark those
-/// theory values as such, see theory_source).
-inline constexpr std::uint32_t task_moment_samples = 400000;
-inline constexpr std::uint64_t task_moment_seed = 0x5eed7a5cull;
-/// The Monte Carlo estimate itself (noise-free labels, label scale 1), for any task: fills A, S and
-/// the best linear error of `law`.
-void estimate_task_moments(const Task& task, const Eigen::MatrixXd& covariance,
-                           theory::TaskMomentLaw& law);
-/// "closed-form", "monte-carlo" (task moments estimated) or "none", for a test law.
-std::string theory_source(const PromptLaw& law, int test_length);
-std::optional<theory::TaskMomentLaw> task_moment_law(const Task& task,
-                                                     const Eigen::MatrixXd& covariance,
-                                                     int test_length, double noise_std,
-                                                     double label_scale);
-
 /// A one-layer LSA trained on prompts of length N from a covariance, tested on prompts of length M
 /// from a (possibly shifted) law: what every predictor and closed form of one grid point needs.
 class PointModel {
@@ -100,11 +79,13 @@ class PointModel {
 
   /// The closed-form risk E(ŷ − y_q)² of a predictor, if it has one here.
   std::optional<double> theory(std::string_view predictor) const;
-  /// A predictor ready to run on prompts of this point. Throws ConfigError for `lsa` without a
-  /// trained model.
+  /// A predictor ready to run on prompts of this point. Throws ConfigError for an unknown name
+  /// and for `lsa` without a trained model.
   std::unique_ptr<Predictor> make(std::string_view predictor) const;
 
  private:
+  friend struct PredictorRegistry;  // the predictors' table (predictors.cpp) builds from these
+  int dim() const { return static_cast<int>(training_preconditioner_.rows()); }
   std::optional<double> risk_of(const Eigen::MatrixXd& preconditioner) const;
 
   using Law = ClosedFormLaw;

@@ -127,10 +127,39 @@ Provenance read_provenance(const h5::Handle& file) {
   p.rng = h5::read_string_attribute(file, "rng");
   p.hostname = h5::read_string_attribute(file, "hostname");
   p.shard = h5::read_string_attribute(file, "shard");
-  for (const char* key : {"SLURM_JOB_ID", "SLURM_ARRAY_JOB_ID", "SLURM_ARRAY_TASK_ID"})
+  for (const char* key : slurm_variables)
     if (h5::has_attribute(file, std::string("slurm_") + key))
       p.slurm[key] = h5::read_string_attribute(file, std::string("slurm_") + key);
   return p;
+}
+
+/// One column of a table, by its element type.
+void write_column(const h5::Handle& group, const char* name,
+                  const std::vector<std::int64_t>& column) {
+  h5::write_integers(group, name, column);
+}
+void write_column(const h5::Handle& group, const char* name, const std::vector<double>& column) {
+  h5::write_doubles(group, name, column);
+}
+void write_column(const h5::Handle& group, const char* name,
+                  const std::vector<std::string>& column) {
+  h5::write_strings(group, name, column);
+}
+void write_column(const h5::Handle& group, const char* name,
+                  const std::vector<std::uint8_t>& column) {
+  h5::write_bytes(group, name, column);
+}
+void read_column(const h5::Handle& group, const char* name, std::vector<std::int64_t>& column) {
+  column = h5::read_integers(group, name);
+}
+void read_column(const h5::Handle& group, const char* name, std::vector<double>& column) {
+  column = h5::read_doubles(group, name);
+}
+void read_column(const h5::Handle& group, const char* name, std::vector<std::string>& column) {
+  column = h5::read_strings(group, name);
+}
+void read_column(const h5::Handle& group, const char* name, std::vector<std::uint8_t>& column) {
+  column = h5::read_bytes(group, name);
 }
 
 void write_contents(const std::string& path, const ResultData& data) {
@@ -138,18 +167,9 @@ void write_contents(const std::string& path, const ResultData& data) {
   write_provenance(file, data.provenance);
 
   h5::Handle points = h5::create_group(file, "points");
-  h5::write_integers(points, "d", data.points.dim);
-  h5::write_integers(points, "N", data.points.train_length);
-  h5::write_integers(points, "M", data.points.test_length);
-  h5::write_strings(points, "shift", data.points.shift);
-  h5::write_strings(points, "covariance", data.points.covariance);
-  h5::write_strings(points, "task", data.points.task);
-  h5::write_strings(points, "model", data.points.model);
-  h5::write_bytes(points, "status", data.points.status);
-  h5::write_doubles(points, "seconds", data.points.seconds);
-  h5::write_doubles(points, "estimated_seconds", data.points.estimated_seconds);
-  h5::write_strings(points, "theory_source", data.points.theory_source);
-  h5::write_strings(points, "sampler", data.points.sampler);
+  for_each_point_column(data.points, [&](const char* name, const auto& column, const char*) {
+    write_column(points, name, column);
+  });
 
   h5::Handle estimates = h5::create_group(file, "estimates");
   h5::Handle theory = h5::create_group(file, "theory");
@@ -250,41 +270,23 @@ ResultData read_result_contents(const h5::Handle& file, const std::string& path)
   ResultData data;
   data.provenance = read_provenance(file);
   h5::Handle points = h5::open_group(file, "points");
-  data.points.dim = h5::read_integers(points, "d");
-  data.points.train_length = h5::read_integers(points, "N");
-  data.points.test_length = h5::read_integers(points, "M");
-  data.points.shift = h5::read_strings(points, "shift");
-  data.points.covariance = h5::read_strings(points, "covariance");
-  data.points.task = h5::read_strings(points, "task");
-  // Files written before the model axis existed hold ZFB's one-layer model throughout.
-  data.points.model = h5::exists(points, "model")
-                          ? h5::read_strings(points, "model")
-                          : std::vector<std::string>(data.points.task.size(), "lsa");
+  // Every column has as many rows as /points/status (the table's size); read that first.
   data.points.status = h5::read_bytes(points, "status");
-  data.points.seconds = h5::read_doubles(points, "seconds");
-  data.points.estimated_seconds = h5::read_doubles(points, "estimated_seconds");
-  data.points.theory_source = h5::read_strings(points, "theory_source");
-  // Files written before the sufficient-statistic sampler existed used the plain one throughout.
-  data.points.sampler = h5::exists(points, "sampler")
-                            ? h5::read_strings(points, "sampler")
-                            : std::vector<std::string>(data.points.dim.size(), "plain");
   const std::size_t n = data.points.size();
   auto check_length = [&](std::size_t size, const std::string& what) {
     if (size != n)
       throw ConfigError(path + ": " + what + " has " + std::to_string(size) + " rows, expected " +
                         std::to_string(n) + " (damaged file)");
   };
-  check_length(data.points.dim.size(), "/points/d");
-  check_length(data.points.train_length.size(), "/points/N");
-  check_length(data.points.test_length.size(), "/points/M");
-  check_length(data.points.shift.size(), "/points/shift");
-  check_length(data.points.covariance.size(), "/points/covariance");
-  check_length(data.points.task.size(), "/points/task");
-  check_length(data.points.model.size(), "/points/model");
-  check_length(data.points.seconds.size(), "/points/seconds");
-  check_length(data.points.estimated_seconds.size(), "/points/estimated_seconds");
-  check_length(data.points.theory_source.size(), "/points/theory_source");
-  check_length(data.points.sampler.size(), "/points/sampler");
+  for_each_point_column(data.points, [&](const char* name, auto& column, const char* absent) {
+    using Value = typename std::decay_t<decltype(column)>::value_type;
+    if (absent && !h5::exists(points, name)) {
+      if constexpr (std::is_same_v<Value, std::string>) column.assign(n, absent);
+      return;
+    }
+    read_column(points, name, column);
+    check_length(column.size(), std::string("/points/") + name);
+  });
   for (auto status : data.points.status)
     if (status > 1)
       throw ConfigError(path + ": /points/status holds " + std::to_string(status) +

@@ -6,6 +6,7 @@
 
 #include <Eigen/Core>
 
+#include <array>
 #include <cstdint>
 #include <map>
 #include <string>
@@ -23,6 +24,10 @@ inline constexpr std::int64_t schema_version = 1;
 /// Files written before seals existed start with HDF5's signature and are read unverified.
 inline constexpr std::size_t seal_bytes = 512;
 inline constexpr std::string_view seal_magic = "icl-study result file\n";
+
+/// The Slurm job variables a result file records (as attributes slurm_<NAME>) when run under Slurm.
+inline constexpr std::array<const char*, 3> slurm_variables = {"SLURM_JOB_ID", "SLURM_ARRAY_JOB_ID",
+                                                               "SLURM_ARRAY_TASK_ID"};
 
 struct Provenance {
   std::string program = "icl-study";
@@ -52,6 +57,26 @@ struct PointTable {
   std::vector<std::string> sampler;        ///< "plain" or "sufficient" (the estimator of the point)
   std::size_t size() const { return status.size(); }
 };
+
+/// The columns of /points, in the order the file holds them: the one list that the writer, the
+/// reader and its checks go through. `visit(name, column, absent)` gets each column's dataset
+/// name, the column, and for columns added after the first files of schema 1 were written, the
+/// value such older files hold throughout (nullptr: the column is required).
+template <typename Table, typename Visit>
+void for_each_point_column(Table& table, const Visit& visit) {
+  visit("d", table.dim, nullptr);
+  visit("N", table.train_length, nullptr);
+  visit("M", table.test_length, nullptr);
+  visit("shift", table.shift, nullptr);
+  visit("covariance", table.covariance, nullptr);
+  visit("task", table.task, nullptr);
+  visit("model", table.model, "lsa");  // files from before the model axis: ZFB's one layer
+  visit("status", table.status, nullptr);
+  visit("seconds", table.seconds, nullptr);
+  visit("estimated_seconds", table.estimated_seconds, nullptr);
+  visit("theory_source", table.theory_source, nullptr);
+  visit("sampler", table.sampler, "plain");  // files from before the sufficient sampler
+}
 
 /// Per predictor, aligned with the point table. NaN where a point is pending or has no theory.
 struct PredictorColumns {

@@ -21,7 +21,7 @@ void fill_provenance(Provenance& provenance, int mpi_ranks, int omp_threads) {
   provenance.created = created;
   provenance.mpi_ranks = mpi_ranks;
   provenance.omp_threads = omp_threads;
-  for (const char* key : {"SLURM_JOB_ID", "SLURM_ARRAY_JOB_ID", "SLURM_ARRAY_TASK_ID"})
+  for (const char* key : slurm_variables)
     if (const char* value = std::getenv(key)) provenance.slurm[key] = value;
 }
 
