@@ -1,12 +1,12 @@
 /// Commands on result files: `merge`, `info`, `export`.
 #include "cli/commands.hpp"
 #include "cli/csv.hpp"
-#include "study/provenance.hpp"
-#include "study/shard.hpp"
 #include "core/errors.hpp"
 #include "core/parse.hpp"
 #include "io/files.hpp"
 #include "io/result_file.hpp"
+#include "study/provenance.hpp"
+#include "study/shard.hpp"
 
 #include <cmath>
 #include <cstdio>

@@ -1,12 +1,13 @@
 /// `icl-study validate CONFIG` and `icl-study plan CONFIG --ranks R`.
 #include "cli/commands.hpp"
-#include "study/study.hpp"
 #include "evaluation/monte_carlo.hpp"
 #include "parallel/partition.hpp"
+#include "study/study.hpp"
 
 #include <cstdio>
 #include <iostream>
 #include <memory>
+#include <numeric>
 
 namespace icl {
 namespace {
@@ -38,18 +39,14 @@ std::string ranges(const std::vector<std::size_t>& items) {
 
 int run_plan(const std::string& path, int ranks) {
   const Study study = expand_study(parse_config_file(path));
-  std::vector<double> costs;
-  std::vector<std::uint32_t> chunks;
-  for (const auto& point : study.points) {
-    costs.push_back(point_cost(study, point));
-    chunks.push_back(chunk_count(study.config.prompts));
-  }
-  const UnitPlan plan = balanced_units(costs, chunks, ranks);
+  std::vector<std::size_t> all(study.points.size());
+  std::iota(all.begin(), all.end(), std::size_t{0});
+  const UnitPlan plan = plan_work(study, all, ranks);
   std::vector<double> unit_costs;
   for (const auto& unit : plan.units) unit_costs.push_back(unit.cost);
   const auto loads = owner_loads(unit_costs, plan.owners, ranks);
   double total = 0;
-  for (double c : costs) total += c;
+  for (const auto& point : study.points) total += point_cost(study, point);
   std::printf(
       "%zu points in %zu work units (chunks of %u prompts), estimated %.1f core-seconds in all "
       "(cost model: evaluation only)\n",

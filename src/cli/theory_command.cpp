@@ -1,9 +1,9 @@
 #include "cli/commands.hpp"
 #include "cli/csv.hpp"
-#include "study/limits.hpp"
-#include "core/grid_point.hpp"
 #include "core/errors.hpp"
+#include "core/grid_point.hpp"
 #include "core/predictors.hpp"
+#include "study/limits.hpp"
 
 #include <iostream>
 #include <memory>
@@ -24,9 +24,9 @@ struct TheoryOptions {
 };
 
 int run_theory(const TheoryOptions& options) {
-  const GridPoint point = make_grid_point(options.dim, options.train_length, options.test_length,
-                                          options.shift, options.covariance, options.task, "lsa",
-                                          options.seed);
+  const GridPoint point =
+      make_grid_point(options.dim, options.train_length, options.test_length, options.shift,
+                      options.covariance, options.task, "lsa", options.seed);
   PromptLaw law = point.test_law(options.seed);
   if (options.noise > 0.0) {
     if (law.noise_std > 0.0)

@@ -1,11 +1,11 @@
-#include "study/checkpoints.hpp"
 #include "cli/commands.hpp"
-#include "study/provenance.hpp"
-#include "study/study.hpp"
 #include "core/errors.hpp"
 #include "io/files.hpp"
 #include "io/result_file.hpp"
 #include "parallel/signals.hpp"
+#include "study/checkpoints.hpp"
+#include "study/provenance.hpp"
+#include "study/study.hpp"
 
 #include <omp.h>
 #include <unistd.h>

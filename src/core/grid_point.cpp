@@ -24,9 +24,9 @@ GridPoint make_grid_point(int dim, int train_length, int test_length, const std:
   point.covariance = covariance;
   point.task = task;
   point.model = model;
-  point.inputs =
-      inputs ? std::move(inputs)
-             : std::make_shared<const Covariance>(Covariance::parse(covariance, dim, seed));
+  point.inputs = inputs
+                     ? std::move(inputs)
+                     : std::make_shared<const Covariance>(Covariance::parse(covariance, dim, seed));
   point.shift_law = Shift::parse(shift);
   point.task_law = Task::parse(task);
   point.model_spec = parse_model(model);

@@ -27,7 +27,7 @@ struct TrainingSetting {
 };
 
 struct GridPoint {
-  int dim = 0, train_length = 0, test_length = 0;  ///< d, N, M
+  int dim = 0, train_length = 0, test_length = 0;                 ///< d, N, M
   std::string shift, covariance, task = "linear", model = "lsa";  ///< the axes as written
   std::shared_ptr<const Covariance> inputs;  ///< the training covariance (shared, can be d x d)
   Shift shift_law;

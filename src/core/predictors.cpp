@@ -325,11 +325,10 @@ struct PredictorRegistry {
          return std::make_unique<GradientStepPredictor>(m.gd1_optimal_step_, m.dim());
        },
        [](const PointModel& m) { return m.risk_of(m.gd1_optimal_step_ * identity(m)); }},
-      {"gd-L", Form::never,
-       [](const PointModel& m) { return gradient_steps(m, identity(m)); }, nullptr},
-      {"pgd-L", Form::never,
-       [](const PointModel& m) { return gradient_steps(m, m.training_preconditioner_); },
+      {"gd-L", Form::never, [](const PointModel& m) { return gradient_steps(m, identity(m)); },
        nullptr},
+      {"pgd-L", Form::never,
+       [](const PointModel& m) { return gradient_steps(m, m.training_preconditioner_); }, nullptr},
       {"best-lsa", Form::always,
        [](const PointModel& m) -> std::unique_ptr<Predictor> {
          return std::make_unique<PreconditionedPredictor>(m.best_preconditioner_);

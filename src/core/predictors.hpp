@@ -1,12 +1,12 @@
 #pragma once
 /// Predictors evaluated on a sampled test prompt (names as in the README), and the closed-form risk
 /// of each one where a closed form exists.
+#include "core/closed_form_laws.hpp"
 #include "core/covariance.hpp"
 #include "core/deep_lsa.hpp"
 #include "core/lsa.hpp"
 #include "core/prompt.hpp"
 #include "core/softmax_attention.hpp"
-#include "core/closed_form_laws.hpp"
 #include "core/theory.hpp"
 
 #include <memory>

@@ -25,21 +25,20 @@ std::vector<RunningStatistics> run_blocks(const MonteCarloSpec& spec, std::size_
     Workspace workspace;
     std::vector<double> values;  ///< one per predictor
   };
-  parallel_for<BlockWorkspace>(blocks, LoopSchedule::one_at_a_time,
-                               [&](std::int64_t block, BlockWorkspace& work) {
-                                 const std::uint32_t first =
-                                     spec.first_prompt + static_cast<std::uint32_t>(block) * spec.block;
-                                 const std::uint32_t last = std::min<std::uint32_t>(
-                                     first + spec.block, spec.first_prompt + spec.prompts);
-                                 work.values.resize(predictor_count);
-                                 RunningStatistics* statistics =
-                                     &per_block[static_cast<std::size_t>(block) * predictor_count];
-                                 for (std::uint32_t index = first; index < last; ++index) {
-                                   evaluate_prompt(index, work.workspace, work.values.data());
-                                   for (std::size_t p = 0; p < predictor_count; ++p)
-                                     statistics[p].add(work.values[p]);
-                                 }
-                               });
+  parallel_for<BlockWorkspace>(
+      blocks, LoopSchedule::one_at_a_time, [&](std::int64_t block, BlockWorkspace& work) {
+        const std::uint32_t first =
+            spec.first_prompt + static_cast<std::uint32_t>(block) * spec.block;
+        const std::uint32_t last =
+            std::min<std::uint32_t>(first + spec.block, spec.first_prompt + spec.prompts);
+        work.values.resize(predictor_count);
+        RunningStatistics* statistics =
+            &per_block[static_cast<std::size_t>(block) * predictor_count];
+        for (std::uint32_t index = first; index < last; ++index) {
+          evaluate_prompt(index, work.workspace, work.values.data());
+          for (std::size_t p = 0; p < predictor_count; ++p) statistics[p].add(work.values[p]);
+        }
+      });
 
   std::vector<RunningStatistics> totals(predictor_count);
   for (std::int64_t block = 0; block < blocks; ++block)

@@ -18,10 +18,10 @@ namespace icl {
 inline constexpr std::int64_t schema_version = 1;
 
 /// Every file this program writes is sealed: its first `seal_bytes` (an HDF5 user block, which
-/// every HDF5 reader skips) hold `seal_magic`, then "crc32 <8 hex digits>\nbytes <length>\n" (the CRC-32 and
-/// length of everything after the block), then zeros. Readers verify the seal before HDF5 sees
-/// the bytes: any single damaged bit, and nearly every larger damage, is found, never parsed.
-/// Files written before seals existed start with HDF5's signature and are read unverified.
+/// every HDF5 reader skips) hold `seal_magic`, then "crc32 <8 hex digits>\nbytes <length>\n" (the
+/// CRC-32 and length of everything after the block), then zeros. Readers verify the seal before
+/// HDF5 sees the bytes: any single damaged bit, and nearly every larger damage, is found, never
+/// parsed. Files written before seals existed start with HDF5's signature and are read unverified.
 inline constexpr std::size_t seal_bytes = 512;
 inline constexpr std::string_view seal_magic = "icl-study result file\n";
 

@@ -1,6 +1,5 @@
 #include "study/config.hpp"
 
-#include "study/limits.hpp"
 #include "core/covariance.hpp"
 #include "core/deep_lsa.hpp"
 #include "core/errors.hpp"
@@ -9,6 +8,7 @@
 #include "core/prompt.hpp"
 #include "core/shift.hpp"
 #include "io/files.hpp"
+#include "study/limits.hpp"
 #include "training/reduced_loss.hpp"
 
 #include <toml++/toml.h>
@@ -350,7 +350,6 @@ GridConfig parse_grid(Section& grid, std::uint64_t seed) {
 }
 
 }  // namespace
-
 
 StudyConfig parse_config_file(const std::string& path) {
   const auto bytes = read_regular_file(path, max_config_bytes, "config file");

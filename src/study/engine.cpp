@@ -94,32 +94,24 @@ void sleep_briefly() {
   std::this_thread::sleep_for(std::chrono::milliseconds(5));
 }
 
-/// Rank 0's view of the run: stores results, commits, reports progress, coordinates stopping.
-class Collector {
+/// Rank 0's store of finished work: a unit's chunks wait until all chunks of their point are in,
+/// then fold (in chunk order, so the bits do not depend on who evaluated which chunk) into the
+/// point's columns of the result.
+class PointStore {
  public:
-  Collector(const Communicator& comm, const EngineInput& input)
-      : comm_(comm),
-        input_(input),
-        result_(*input.result),
-        start_(Clock::now()),
-        last_commit_(start_),
-        last_report_(start_) {
-    workers_running_ = comm.size() - 1;
-    live_ = input.progress == ProgressMode::on ||
-            (input.progress == ProgressMode::automatic && ::isatty(STDERR_FILENO));
-  }
+  PointStore(ResultData& result, std::uint32_t prompts)
+      : result_(result), prompts_(prompts), chunks_per_point_(chunk_count(prompts)) {}
 
-  /// A unit's chunks; the point is stored once all of its chunks are in.
-  void store(UnitOutcome&& outcome) {
+  /// True when the unit completed its point.
+  bool store(UnitOutcome&& outcome) {
     const std::size_t point = outcome.unit.item;
     auto& pending = pending_[point];
-    const std::uint32_t total = chunk_count(input_.study->config.prompts);
-    if (pending.chunks.empty()) pending.chunks.resize(total);
+    if (pending.chunks.empty()) pending.chunks.resize(chunks_per_point_);
     for (std::uint32_t k = 0; k < outcome.unit.chunks; ++k)
       pending.chunks[outcome.unit.first_chunk + k] = std::move(outcome.chunks[k]);
     pending.received += outcome.unit.chunks;
     pending.seconds += outcome.seconds;
-    if (pending.received < total) return;
+    if (pending.received < chunks_per_point_) return false;
 
     const auto statistics = fold_chunks(pending.chunks, result_.predictors.size());
     for (std::size_t p = 0; p < statistics.size(); ++p) {
@@ -132,9 +124,167 @@ class Collector {
     result_.points.status[point] = 1;
     result_.points.seconds[point] = pending.seconds;
     pending_.erase(point);
-    ++done_;
-    dirty_ = true;
-    prompts_done_ += input_.study->config.prompts;
+    ++points_done_;
+    prompts_done_ += prompts_;
+    return true;
+  }
+
+  std::size_t points_done() const { return points_done_; }
+  std::uint64_t prompts_done() const { return prompts_done_; }
+
+ private:
+  struct PendingPoint {
+    ChunkStatistics chunks;
+    std::uint32_t received = 0;
+    double seconds = 0;
+  };
+  ResultData& result_;
+  std::uint32_t prompts_, chunks_per_point_;
+  std::map<std::size_t, PendingPoint> pending_;  ///< points with some chunks in
+  std::size_t points_done_ = 0;
+  std::uint64_t prompts_done_ = 0;
+};
+
+/// Rank 0's commits: the result goes to the partial file (atomically) at most every interval, so
+/// that a kill loses only the points in flight; the final file when every point is done.
+class Committer {
+ public:
+  Committer(const EngineInput& input) : input_(input), last_(Clock::now()) {}
+
+  void mark_dirty() { dirty_ = true; }
+  void commit_if_due() {
+    if (dirty_ &&
+        Clock::now() - last_ >= std::chrono::duration<double>(input_.commit_interval_seconds))
+      commit();
+  }
+  void commit() {
+    timed([&] { icl::commit_partial(*input_.result, input_.partial_path); });
+    last_ = Clock::now();
+    dirty_ = false;
+  }
+  void write_final() {
+    timed([&] { write_result_file(input_.final_path, *input_.result); });
+    std::error_code ignored;
+    std::filesystem::remove(input_.partial_path, ignored);
+  }
+  double seconds() const { return seconds_; }
+
+ private:
+  template <typename Write>
+  void timed(const Write& write) {
+    const auto start = Clock::now();
+    write();
+    seconds_ += std::chrono::duration<double>(Clock::now() - start).count();
+  }
+  const EngineInput& input_;
+  Clock::time_point last_;
+  bool dirty_ = false;
+  double seconds_ = 0;
+};
+
+/// Rank 0's progress line on stderr: rewritten in place on a terminal (every 0.5 s), a new line
+/// every 10 s otherwise.
+class ProgressReport {
+ public:
+  ProgressReport(const EngineInput& input) : input_(input), start_(Clock::now()), last_(start_) {
+    live_ = input.progress == ProgressMode::on ||
+            (input.progress == ProgressMode::automatic && ::isatty(STDERR_FILENO));
+  }
+
+  void report(const PointStore& store, bool final) {
+    if (input_.progress == ProgressMode::off) return;
+    const auto now = Clock::now();
+    const double interval = live_ ? 0.5 : 10.0;
+    if (!final && now - last_ < std::chrono::duration<double>(interval)) return;
+    last_ = now;
+    const double elapsed = elapsed_seconds();
+    const std::size_t done = store.points_done(), total = input_.total_points;
+    const double rate = elapsed > 0 ? static_cast<double>(store.prompts_done()) / elapsed : 0.0;
+    const double eta = done > 0 ? elapsed * static_cast<double>(total - done) / done : NAN;
+    char line[200];
+    std::snprintf(
+        line, sizeof line, "points %zu/%zu  %.3g prompts/s  elapsed %.0f s  ETA %s", done, total,
+        rate, elapsed,
+        std::isfinite(eta) ? (std::to_string(static_cast<long>(eta)) + " s").c_str() : "?");
+    if (live_)
+      std::cerr << '\r' << line << "\033[K" << (final ? "\n" : "") << std::flush;
+    else
+      std::cerr << line << '\n';
+  }
+
+  /// Where rank 0's time went (so that users see what commits and messages cost).
+  void report_time(double hdf5_seconds, double mpi_seconds) const {
+    if (input_.progress == ProgressMode::off) return;
+    const double elapsed = elapsed_seconds();
+    std::fprintf(stderr,
+                 "rank 0 time: %.3f s in HDF5 writes (%.2f%%), %.3f s handling MPI messages "
+                 "(%.2f%%) of %.2f s\n",
+                 hdf5_seconds, 100.0 * hdf5_seconds / elapsed, mpi_seconds,
+                 100.0 * mpi_seconds / elapsed, elapsed);
+  }
+
+ private:
+  double elapsed_seconds() const {
+    return std::chrono::duration<double>(Clock::now() - start_).count();
+  }
+  const EngineInput& input_;
+  Clock::time_point start_, last_;
+  bool live_ = false;
+};
+
+/// Rank 0's stop protocol: the first error (or a signal) stops every worker; a failure outranks
+/// a stop in the exit code.
+class StopCoordinator {
+ public:
+  explicit StopCoordinator(const Communicator& comm)
+      : comm_(comm), finished_(static_cast<std::size_t>(comm.size()), false) {}
+
+  void request_stop(int code, const std::string& message) {
+    if (code != exit_code::stopped && outcome_ == 0) {
+      outcome_ = code;
+      message_ = message;
+    }
+    if (code == exit_code::stopped && outcome_ == 0) outcome_ = exit_code::stopped;
+    if (stopping_) return;
+    stopping_ = true;
+    for (int rank = 1; rank < comm_.size(); ++rank)
+      if (!finished_[rank]) comm_.send(rank, stop_tag, {});
+  }
+  /// A failure while finishing (the final write) replaces a success or a stop.
+  void fail_late(int code, const std::string& message) {
+    if (outcome_ == 0 || outcome_ == exit_code::stopped) {
+      outcome_ = code;
+      message_ = message;
+    }
+  }
+  void worker_finished(int rank) { finished_[rank] = true; }
+  bool stopping() const { return stopping_; }
+  int outcome() const { return outcome_; }
+  const std::string& message() const { return message_; }
+
+ private:
+  const Communicator& comm_;
+  std::vector<bool> finished_;
+  bool stopping_ = false;
+  int outcome_ = 0;
+  std::string message_;
+};
+
+/// Rank 0's view of the run: receives the workers' results into the store, commits, reports
+/// progress and coordinates stopping.
+class Collector {
+ public:
+  Collector(const Communicator& comm, const EngineInput& input)
+      : comm_(comm),
+        input_(input),
+        store_(*input.result, input.study->config.prompts),
+        committer_(input),
+        progress_(input),
+        stop_(comm),
+        workers_running_(comm.size() - 1) {}
+
+  void store(UnitOutcome&& outcome) {
+    if (store_.store(std::move(outcome))) committer_.mark_dirty();
   }
 
   /// Handle every waiting message, commit and report if due. True when the run should stop.
@@ -142,13 +292,10 @@ class Collector {
     const auto polling = Clock::now();
     while (auto envelope = comm_.poll()) handle(*envelope);
     mpi_seconds_ += std::chrono::duration<double>(Clock::now() - polling).count();
-    if (stop_requested()) request_stop(exit_code::stopped, "");
-    const auto now = Clock::now();
-    if (dirty_ &&
-        now - last_commit_ >= std::chrono::duration<double>(input_.commit_interval_seconds))
-      commit();
-    report(false);
-    return stopping_;
+    if (stop_requested()) stop_.request_stop(exit_code::stopped, "");
+    committer_.commit_if_due();
+    progress_.report(store_, false);
+    return stop_.stopping();
   }
 
   /// Rank 0's own points are done: keep collecting. (Time spent waiting here is idle time, not
@@ -163,55 +310,30 @@ class Collector {
     }
   }
 
-  void request_stop(int code, const std::string& message) {
-    if (code != exit_code::stopped && outcome_ == 0) {
-      outcome_ = code;
-      message_ = message;
-    }
-    if (code == exit_code::stopped && outcome_ == 0) outcome_ = exit_code::stopped;
-    if (stopping_) return;
-    stopping_ = true;
-    for (int rank = 1; rank < comm_.size(); ++rank)
-      if (!finished_[rank]) comm_.send(rank, stop_tag, {});
-  }
+  void request_stop(int code, const std::string& message) { stop_.request_stop(code, message); }
 
   /// Write the final or partial file and release the workers with the outcome.
   int finish() {
     try {
-      if (outcome_ == 0 && done_ == input_.total_points) {
-        const auto start = Clock::now();
-        write_result_file(input_.final_path, result_);
-        hdf5_seconds_ += std::chrono::duration<double>(Clock::now() - start).count();
-        std::error_code ignored;
-        std::filesystem::remove(input_.partial_path, ignored);
-      } else {
-        commit();
-      }
+      if (stop_.outcome() == 0 && store_.points_done() == input_.total_points)
+        committer_.write_final();
+      else
+        committer_.commit();
     } catch (const Error& e) {
-      if (outcome_ == 0 || outcome_ == exit_code::stopped) {
-        outcome_ = e.exit_code();
-        message_ = e.what();
-      }
+      stop_.fail_late(e.exit_code(), e.what());
     }
-    report(true);
-    if (input_.progress != ProgressMode::off) {
-      const double elapsed = std::chrono::duration<double>(Clock::now() - start_).count();
-      std::fprintf(stderr,
-                   "rank 0 time: %.3f s in HDF5 writes (%.2f%%), %.3f s handling MPI messages "
-                   "(%.2f%%) of %.2f s\n",
-                   hdf5_seconds_, 100.0 * hdf5_seconds_ / elapsed, mpi_seconds_,
-                   100.0 * mpi_seconds_ / elapsed, elapsed);
-    }
-    if (!message_.empty()) std::cerr << "icl-study: " << one_line(message_) << '\n';
-    if (outcome_ == exit_code::stopped)
-      std::cerr << "icl-study: stopped by signal; " << done_ << " of " << input_.total_points
-                << " points saved in " << input_.partial_path << " (continue with --resume)\n";
+    progress_.report(store_, true);
+    progress_.report_time(committer_.seconds(), mpi_seconds_);
+    const int outcome = stop_.outcome();
+    if (!stop_.message().empty()) std::cerr << "icl-study: " << one_line(stop_.message()) << '\n';
+    if (outcome == exit_code::stopped)
+      std::cerr << "icl-study: stopped by signal; " << store_.points_done() << " of "
+                << input_.total_points << " points saved in " << input_.partial_path
+                << " (continue with --resume)\n";
     for (int rank = 1; rank < comm_.size(); ++rank)
-      comm_.send(rank, final_tag, encode_code(outcome_));
-    return outcome_;
+      comm_.send(rank, final_tag, encode_code(outcome));
+    return outcome;
   }
-
-  bool stopping() const { return stopping_; }
 
  private:
   void handle(const Envelope& envelope) {
@@ -221,15 +343,16 @@ class Collector {
         store(decode_result(bytes));
         break;
       case done_tag:
-        finished_[envelope.source] = true;
+        stop_.worker_finished(envelope.source);
         --workers_running_;
-        if (decode_code(bytes).first == exit_code::stopped) request_stop(exit_code::stopped, "");
+        if (decode_code(bytes).first == exit_code::stopped)
+          stop_.request_stop(exit_code::stopped, "");
         break;
       case error_tag: {
-        finished_[envelope.source] = true;
+        stop_.worker_finished(envelope.source);
         --workers_running_;
         const auto [code, message] = decode_code(bytes);
-        request_stop(code, message);
+        stop_.request_stop(code, message);
         break;
       }
       default:
@@ -237,53 +360,14 @@ class Collector {
     }
   }
 
-  void commit() {
-    const auto start = Clock::now();
-    commit_partial(result_, input_.partial_path);
-    last_commit_ = Clock::now();
-    hdf5_seconds_ += std::chrono::duration<double>(last_commit_ - start).count();
-    dirty_ = false;
-  }
-
-  void report(bool final) {
-    if (input_.progress == ProgressMode::off) return;
-    const auto now = Clock::now();
-    const double interval = live_ ? 0.5 : 10.0;
-    if (!final && now - last_report_ < std::chrono::duration<double>(interval)) return;
-    last_report_ = now;
-    const double elapsed = std::chrono::duration<double>(now - start_).count();
-    const double rate = elapsed > 0 ? static_cast<double>(prompts_done_) / elapsed : 0.0;
-    const std::size_t total = input_.total_points;
-    const double eta = done_ > 0 ? elapsed * static_cast<double>(total - done_) / done_ : NAN;
-    char line[200];
-    std::snprintf(
-        line, sizeof line, "points %zu/%zu  %.3g prompts/s  elapsed %.0f s  ETA %s", done_, total,
-        rate, elapsed,
-        std::isfinite(eta) ? (std::to_string(static_cast<long>(eta)) + " s").c_str() : "?");
-    if (live_)
-      std::cerr << '\r' << line << "\033[K" << (final ? "\n" : "") << std::flush;
-    else
-      std::cerr << line << '\n';
-  }
-
   const Communicator& comm_;
   const EngineInput& input_;
-  ResultData& result_;
-  Clock::time_point start_, last_commit_, last_report_;
-  std::vector<bool> finished_ = std::vector<bool>(static_cast<std::size_t>(comm_.size()), false);
-  int workers_running_ = 0;
-  std::size_t done_ = 0;
-  std::uint64_t prompts_done_ = 0;
-  bool dirty_ = false, stopping_ = false, live_ = false;
-  int outcome_ = 0;
-  std::string message_;
-  double hdf5_seconds_ = 0, mpi_seconds_ = 0;
-  struct PendingPoint {
-    ChunkStatistics chunks;
-    std::uint32_t received = 0;
-    double seconds = 0;
-  };
-  std::map<std::size_t, PendingPoint> pending_;  ///< points with some chunks in
+  PointStore store_;
+  Committer committer_;
+  ProgressReport progress_;
+  StopCoordinator stop_;
+  int workers_running_;
+  double mpi_seconds_ = 0;
 };
 
 int run_collector(const Communicator& comm, const EngineInput& input) {

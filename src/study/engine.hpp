@@ -3,10 +3,10 @@
 /// every rank's results, commits them to disk every few seconds (atomically, so a kill loses only
 /// the points in flight), reports progress, and coordinates a stop (signal or error) so that every
 /// rank leaves together with the same exit code.
-#include "study/study.hpp"
-#include "training/setting_training.hpp"
 #include "parallel/communicator.hpp"
 #include "parallel/partition.hpp"
+#include "study/study.hpp"
+#include "training/setting_training.hpp"
 
 #include <optional>
 #include <string>

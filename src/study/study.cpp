@@ -148,6 +148,18 @@ double point_cost(const Study& study, const GridPoint& point) {
                                  study.config.prompts, point.sufficient, spec.depth * spec.heads);
 }
 
+UnitPlan plan_work(const Study& study, const std::vector<std::size_t>& points, int ranks) {
+  std::vector<double> costs;
+  std::vector<std::uint32_t> chunks;
+  for (std::size_t i : points) {
+    costs.push_back(point_cost(study, study.points[i]));
+    chunks.push_back(chunk_count(study.config.prompts));
+  }
+  UnitPlan plan = balanced_units(costs, chunks, ranks);
+  for (auto& unit : plan.units) unit.item = points[unit.item];
+  return plan;
+}
+
 void check_models(const ResultData& result, const Study& study, const std::string& source) {
   for (const auto& model : result.models)
     for (const auto& setting : study.settings) {

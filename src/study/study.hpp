@@ -4,6 +4,7 @@
 /// settings the points share; and the result file that holds it.
 #include "core/grid_point.hpp"
 #include "io/result_file.hpp"
+#include "parallel/partition.hpp"
 #include "study/config.hpp"
 
 #include <string>
@@ -28,6 +29,10 @@ bool needs_trained_models(const StudyConfig& config);
 
 /// The cost model's estimate for one point (seconds on one core).
 double point_cost(const Study& study, const GridPoint& point);
+
+/// The evaluation of `points` (indices into study.points) cut into work units and split over
+/// `ranks` by the cost model; each unit's item is a point index.
+UnitPlan plan_work(const Study& study, const std::vector<std::size_t>& points, int ranks);
 
 /// Every model in `result` that belongs to one of the study's training settings has the shape and
 /// kind the setting's model needs and finite entries; ConfigError naming `source` and the model

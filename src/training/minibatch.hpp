@@ -48,19 +48,31 @@ std::optional<std::string> minibatch_budget_problem(std::uint64_t steps, std::ui
 
 /// How one model's training reports itself.
 struct MinibatchRun {
-  std::uint32_t chunk_size = 32;    ///< prompts per fixed reduction chunk
-  std::uint32_t record_every = 1;   ///< steps per point of the loss curve
-  std::string section;              ///< "[training]" or "[models]", named in errors
-  std::string model;                ///< "lsa-2", named in the divergence message ("" for ZFB's)
+  std::uint32_t chunk_size = 32;   ///< prompts per fixed reduction chunk
+  std::uint32_t record_every = 1;  ///< steps per point of the loss curve
+  std::string section;             ///< "[training]" or "[models]", named in errors
+  std::string model;               ///< "lsa-2", named in the divergence message ("" for ZFB's)
 };
 
 /// A model's parameters as a list of (W^{PV}, W^{KQ}) pairs: ZFB's one layer is one pair.
-inline std::span<LsaParameters> weight_pairs(LsaParameters& p) { return {&p, 1}; }
-inline std::span<const LsaParameters> weight_pairs(const LsaParameters& p) { return {&p, 1}; }
-inline std::span<LsaParameters> weight_pairs(DeepLsaParameters& p) { return p.layers; }
-inline std::span<const LsaParameters> weight_pairs(const DeepLsaParameters& p) { return p.layers; }
-inline std::span<LsaParameters> weight_pairs(SoftmaxParameters& p) { return p.weights; }
-inline std::span<const LsaParameters> weight_pairs(const SoftmaxParameters& p) { return p.weights; }
+inline std::span<LsaParameters> weight_pairs(LsaParameters& p) {
+  return {&p, 1};
+}
+inline std::span<const LsaParameters> weight_pairs(const LsaParameters& p) {
+  return {&p, 1};
+}
+inline std::span<LsaParameters> weight_pairs(DeepLsaParameters& p) {
+  return p.layers;
+}
+inline std::span<const LsaParameters> weight_pairs(const DeepLsaParameters& p) {
+  return p.layers;
+}
+inline std::span<LsaParameters> weight_pairs(SoftmaxParameters& p) {
+  return p.weights;
+}
+inline std::span<const LsaParameters> weight_pairs(const SoftmaxParameters& p) {
+  return p.weights;
+}
 
 /// Train `parameters` (initialised by the caller). `loss_gradient(prompt, parameters, gradient)`
 /// adds one prompt's gradient of ½(ŷ − y)² to `gradient` and returns ½(ŷ − y)²;
@@ -93,18 +105,19 @@ Parameters train_minibatch(Parameters parameters, const PromptSampler& sampler, 
 
   for (std::uint32_t step = 0; step < options.steps; ++step) {
     checkpoint(activity, step, options.steps);
-    parallel_for<Prompt>(chunks, LoopSchedule::equal_blocks, [&](std::int64_t chunk, Prompt& prompt) {
-      Parameters& gradient = chunk_gradients[static_cast<std::size_t>(chunk)];
-      set_zero(gradient);
-      double loss = 0.0;
-      const std::uint32_t begin = static_cast<std::uint32_t>(chunk) * run.chunk_size;
-      const std::uint32_t end = std::min(begin + run.chunk_size, options.batch);
-      for (std::uint32_t i = begin; i < end; ++i) {
-        sampler.sample(seed, setting, step * options.batch + i, prompt);
-        loss += loss_gradient(prompt, parameters, gradient);
-      }
-      chunk_losses[static_cast<std::size_t>(chunk)] = loss;
-    });
+    parallel_for<Prompt>(
+        chunks, LoopSchedule::equal_blocks, [&](std::int64_t chunk, Prompt& prompt) {
+          Parameters& gradient = chunk_gradients[static_cast<std::size_t>(chunk)];
+          set_zero(gradient);
+          double loss = 0.0;
+          const std::uint32_t begin = static_cast<std::uint32_t>(chunk) * run.chunk_size;
+          const std::uint32_t end = std::min(begin + run.chunk_size, options.batch);
+          for (std::uint32_t i = begin; i < end; ++i) {
+            sampler.sample(seed, setting, step * options.batch + i, prompt);
+            loss += loss_gradient(prompt, parameters, gradient);
+          }
+          chunk_losses[static_cast<std::size_t>(chunk)] = loss;
+        });
 
     // Reduce in chunk order: the sum does not depend on which thread computed which chunk.
     Parameters gradient = zero;
@@ -149,8 +162,8 @@ Parameters train_minibatch(Parameters parameters, const PromptSampler& sampler, 
       }
       m = options.adam_beta1 * m + (1.0 - options.adam_beta1) * mean;
       v = options.adam_beta2 * v + (1.0 - options.adam_beta2) * mean.cwiseAbs2();
-      theta.array() -=
-          rate * (m.array() / correction1) / ((v.array() / correction2).sqrt() + options.adam_epsilon);
+      theta.array() -= rate * (m.array() / correction1) /
+                       ((v.array() / correction2).sqrt() + options.adam_epsilon);
     };
     auto p = weight_pairs(parameters);
     const auto g = weight_pairs(std::as_const(gradient));

@@ -68,9 +68,8 @@ ModelRecord train_setting(const TrainingSetting& setting, const TrainingConfig& 
       model.curves = {{"step", trained.steps}};
     };
     if (spec.kind == ModelSpec::Kind::softmax) {
-      const auto trained =
-          train_softmax_attention(law, setting.train_length, spec.depth, spec.heads, models,
-                                  seed, setting.random_address);
+      const auto trained = train_softmax_attention(
+          law, setting.train_length, spec.depth, spec.heads, models, seed, setting.random_address);
       store(trained.parameters.weights, trained);
     } else {
       const auto trained = train_deep_lsa(law, setting.train_length, spec.depth, models, seed,
@@ -88,9 +87,8 @@ ModelRecord train_setting(const TrainingSetting& setting, const TrainingConfig& 
   LsaParameters parameters;
   switch (training.method) {
     case TrainingMethod::flow: {
-      const auto result =
-          train_gradient_flow(covariance, setting.train_length, training.flow, seed,
-                              setting.random_address);
+      const auto result = train_gradient_flow(covariance, setting.train_length, training.flow, seed,
+                                              setting.random_address);
       parameters = result.parameters;
       std::vector<double> time, distance, balance;
       for (const auto& row : result.trajectory) {
@@ -108,9 +106,8 @@ ModelRecord train_setting(const TrainingSetting& setting, const TrainingConfig& 
     }
     case TrainingMethod::sgd:
     case TrainingMethod::adam: {
-      const auto result =
-          train_stochastic(covariance, setting.train_length, training.stochastic, seed,
-                           setting.random_address, setting.task_law);
+      const auto result = train_stochastic(covariance, setting.train_length, training.stochastic,
+                                           seed, setting.random_address, setting.task_law);
       parameters = result.parameters;
       std::vector<double> step, distance, p_norm, q_norm;
       for (const auto& row : result.curve) {

@@ -2,8 +2,8 @@
 /// shift, task and model of the grid against each other) must either succeed or throw
 /// icl::ConfigError. Anything else (another exception, a crash, a sanitizer report, a hang) is a
 /// finding.
-#include "study/config.hpp"
 #include "core/errors.hpp"
+#include "study/config.hpp"
 
 #include <cstddef>
 #include <cstdint>

@@ -122,3 +122,29 @@ BOOST_AUTO_TEST_CASE(theory_exists_where_a_closed_form_does) {
   const PointModel random_point(random, 40, random, 40, 0.0);
   BOOST_TEST(std::abs(*random_point.theory("lsa-theory") - 8.9655) < 5e-5);
 }
+
+BOOST_AUTO_TEST_CASE(the_registry_lists_every_predictor_once_in_report_order) {
+  const std::vector<std::string_view> expected = {"lsa",      "lsa-theory", "ols",  "ridge",
+                                                  "gd1",      "gd1-opt",    "gd-L", "pgd-L",
+                                                  "best-lsa", "zero",       "knn3"};
+  const auto known = known_predictors();
+  BOOST_TEST(std::vector<std::string_view>(known.begin(), known.end()) == expected,
+             boost::test_tools::per_element());
+  // Which names are linear forms (the sufficient sampler's condition), by the same table.
+  for (auto name : known) {
+    const bool fixed_in_name = name != "knn3" && name != "gd-L" && name != "pgd-L";
+    BOOST_TEST(has_linear_form(name, true) == fixed_in_name, name);
+    BOOST_TEST(has_linear_form(name, false) == (fixed_in_name && name != "lsa"), name);
+  }
+}
+
+BOOST_FIXTURE_TEST_CASE(every_registered_predictor_builds_and_an_unknown_one_is_an_error, Fixture) {
+  const PointModel model(covariance, 10, covariance, 20, 0.3,
+                         LsaParameters::zero(covariance.dim()));
+  draw(20, 0.3);
+  for (auto name : known_predictors()) BOOST_TEST(std::isfinite(predict(model, name)), name);
+  // Negative controls: a name outside the registry never falls back to some predictor.
+  BOOST_CHECK_THROW(model.make("lasso"), ConfigError);
+  BOOST_CHECK_THROW(model.theory("lasso"), ConfigError);
+  BOOST_CHECK_THROW(has_linear_form("lasso", true), ConfigError);
+}
