@@ -52,6 +52,7 @@ CommandAction register_plan_command(CLI::App& app);
 CommandAction register_merge_command(CLI::App& app);
 CommandAction register_info_command(CLI::App& app);
 CommandAction register_export_command(CLI::App& app);
+CommandAction register_select_command(CLI::App& app);
 CommandAction register_validate_command(CLI::App& app);
 CommandAction register_shifts_command(CLI::App& app);
 

@@ -1,6 +1,9 @@
 #pragma once
-/// The export table (README "Command line"):
-/// `point,d,N,M,shift,covariance,predictor,risk,stderr,prompts,theory`.
+/// The export table (README "Command line"): one row per (point, predictor): `point`, the point's
+/// columns of /points up to `model_key` (its axes and how its model was trained, in the file's
+/// order), then `predictor,risk,stderr,prompts,theory`.
+#include "io/result_file.hpp"
+
 #include <optional>
 #include <ostream>
 #include <string>
@@ -13,15 +16,10 @@ std::string csv_field(std::string_view text);
 /// A number as the export prints it: 12 significant digits, or empty when absent.
 std::string csv_number(std::optional<double> value);
 
+/// One predictor's numbers at one point (row `row` of `points`).
 struct ExportRow {
-  long long point = 0;
-  int dim = 0;
-  int train_length = 0;
-  int test_length = 0;
-  std::string shift = "none";
-  std::string covariance;
-  std::string task = "linear";
-  std::string model = "lsa";
+  const PointTable* points = nullptr;
+  std::size_t row = 0;
   std::string predictor;
   std::optional<double> risk, standard_error, theory;
   std::optional<long long> prompts;
@@ -29,5 +27,11 @@ struct ExportRow {
 
 void write_export_header(std::ostream& out);
 void write_export_row(std::ostream& out, const ExportRow& row);
+
+/// A table of one point with the given axes and every other column as older files hold it (for
+/// rows of points that are not in a file: `icl-study theory`).
+PointTable single_point_table(std::int64_t dim, std::int64_t train_length,
+                              std::int64_t test_length, const std::string& shift,
+                              const std::string& covariance, const std::string& task);
 
 }  // namespace icl

@@ -6,6 +6,7 @@
 #include "io/files.hpp"
 #include "io/result_file.hpp"
 #include "study/provenance.hpp"
+#include "study/selection.hpp"
 #include "study/shard.hpp"
 
 #include <cmath>
@@ -13,25 +14,24 @@
 #include <iostream>
 #include <map>
 #include <memory>
+#include <set>
 
 namespace icl {
 namespace {
 
-int run_export(const std::string& path, const std::string& format) {
+int run_export(const std::string& path, const std::string& format, bool selected_only) {
   if (format != "csv") throw ConfigError("--format: expected csv, got '" + format + "'");
   const ResultData data = read_result_file(path);
+  // --selected: the points of each group's winning variant (by validation loss), all replicates.
+  const auto selected =
+      selected_only ? selected_model_keys(rank_candidates(data, path)) : std::set<std::string>();
   write_export_header(std::cout);
-  for (std::size_t i = 0; i < data.points.size(); ++i)
+  for (std::size_t i = 0; i < data.points.size(); ++i) {
+    if (selected_only && !selected.count(data.points.model_key[i])) continue;
     for (const auto& columns : data.predictors) {
       ExportRow row;
-      row.point = static_cast<long long>(i);
-      row.dim = static_cast<int>(data.points.dim[i]);
-      row.train_length = static_cast<int>(data.points.train_length[i]);
-      row.test_length = static_cast<int>(data.points.test_length[i]);
-      row.shift = data.points.shift[i];
-      row.covariance = data.points.covariance[i];
-      row.task = data.points.task[i];
-      row.model = data.points.model[i];
+      row.points = &data.points;
+      row.row = i;
       row.predictor = columns.name;
       if (data.points.status[i] == 1) {
         row.risk = columns.risk[i];
@@ -41,6 +41,7 @@ int run_export(const std::string& path, const std::string& format) {
       if (std::isfinite(columns.theory[i])) row.theory = columns.theory[i];
       write_export_row(std::cout, row);
     }
+  }
   return 0;
 }
 
@@ -157,10 +158,16 @@ int run_merge(const std::vector<std::string>& inputs, const std::string& output,
 CommandAction register_export_command(CLI::App& app) {
   auto path = std::make_shared<std::string>();
   auto format = std::make_shared<std::string>("csv");
+  auto selected = std::make_shared<bool>(false);
   auto* command = app.add_subcommand("export", "One row per (point, predictor) to stdout");
   command->add_option("file", *path, "result file (HDF5)")->required();
   command->add_option("--format", *format, "output format (csv)")->capture_default_str();
-  return [path, format](CommandContext&) { return run_export(*path, *format); };
+  command->add_flag("--selected", *selected,
+                    "only the points of each sweep group's winner by validation loss "
+                    "(icl-study select)");
+  return [path, format, selected](CommandContext&) {
+    return run_export(*path, *format, *selected);
+  };
 }
 
 CommandAction register_info_command(CLI::App& app) {

@@ -28,6 +28,7 @@ int main(int argc, char** argv) {
   add(icl::register_merge_command(app));
   add(icl::register_info_command(app));
   add(icl::register_export_command(app));
+  add(icl::register_select_command(app));
   add(icl::register_theory_command(app));
   add(icl::register_shifts_command(app));
 

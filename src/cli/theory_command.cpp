@@ -35,16 +35,14 @@ int run_theory(const TheoryOptions& options) {
   }
   const PointModel model(*point.inputs, options.train_length, law, options.test_length);
   write_export_header(std::cout);
+  const PointTable table =
+      single_point_table(options.dim, options.train_length, options.test_length, options.shift,
+                         options.covariance, options.task);
   for (auto predictor : known_predictors()) {
     const auto value = model.theory(predictor);
     if (!value) continue;
     ExportRow row;
-    row.dim = options.dim;
-    row.train_length = options.train_length;
-    row.test_length = options.test_length;
-    row.covariance = options.covariance;
-    row.shift = options.shift;
-    row.task = options.task;
+    row.points = &table;
     row.predictor = std::string(predictor);
     row.theory = value;
     write_export_row(std::cout, row);

@@ -27,7 +27,7 @@ struct TrainOptions {
 /// closed-form limit, so no distance to it).
 std::string summary(const ModelRecord& model) {
   std::string text;
-  for (const char* name : {"final_distance", "loss_gap", "steps", "seconds"}) {
+  for (const char* name : {"final_distance", "loss_gap", "steps", "validation_loss", "seconds"}) {
     const auto found = model.numbers.find(name);
     if (found == model.numbers.end()) continue;
     std::ostringstream value;
@@ -48,8 +48,10 @@ int run_train(const TrainOptions& options) {
   for (const auto& setting : study.settings) {
     try {
       install_checkpoints(::isatty(STDERR_FILENO), "training " + setting.key);
-      models.push_back(
-          train_setting(setting, study.config.training, study.config.models, study.config.seed));
+      const auto& config = study.config;
+      models.push_back(train_setting(setting, training_of(config, setting),
+                                     models_of(config, setting), config.seed,
+                                     config.sweep.validation_prompts));
     } catch (const Interrupted&) {
       stopped = true;  // keep the models that finished
       break;

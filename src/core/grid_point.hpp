@@ -22,8 +22,13 @@ struct TrainingSetting {
   std::shared_ptr<const Covariance> inputs;                ///< the training covariance
   Task task_law;                                           ///< the labels' law in training
   ModelSpec model_spec;
-  std::string key;  ///< "d=5;N=10;covariance=identity;task=linear": the /models group
-  std::uint64_t random_address = 0;  ///< stable_hash("train|" + key)
+  std::size_t variant = 0;    ///< which combination of the swept [training] or [models] values
+  std::string variant_label;  ///< "learning_rate=0.003;warmup_fraction=0.2" ("" when not swept)
+  int replicate = 0;          ///< independently initialised and sampled copy, 0 to K - 1
+  /// "d=5;N=10;covariance=identity;task=linear" (then the variant's label and ";replicate=r" when
+  /// r > 0): the /models group, and the point's link to its model (/points/model_key)
+  std::string key;
+  std::uint64_t random_address = 0;  ///< stable_hash("train|" + key without the variant's label)
 };
 
 struct GridPoint {

@@ -22,6 +22,8 @@ struct ModelRecord {
   /// "q_norm".
   std::map<std::string, std::vector<double>> curves;
   std::map<std::string, double> numbers;  ///< scalar attributes: converged, loss_gap, seconds, ...
+  /// Text attributes: training (the sweep variant's label), optimiser, schedule, init.
+  std::map<std::string, std::string> texts;
 };
 
 }  // namespace icl

@@ -167,7 +167,7 @@ void write_contents(const std::string& path, const ResultData& data) {
   write_provenance(file, data.provenance);
 
   h5::Handle points = h5::create_group(file, "points");
-  for_each_point_column(data.points, [&](const char* name, const auto& column, const char*) {
+  for_each_point_column(data.points, [&](const char* name, const auto& column, const auto*) {
     write_column(points, name, column);
   });
 
@@ -195,6 +195,7 @@ void write_contents(const std::string& path, const ResultData& data) {
     h5::write_attribute(group, "method", model.method);
     h5::write_attribute(group, "model", model.model);
     for (const auto& [name, value] : model.numbers) h5::write_attribute(group, name, value);
+    for (const auto& [name, text] : model.texts) h5::write_attribute(group, name, text);
     h5::write_matrix(group, "W_PV", model.value_projection);
     h5::write_matrix(group, "W_KQ", model.key_query);
     h5::write_doubles(group, "loss", model.loss);
@@ -278,10 +279,9 @@ ResultData read_result_contents(const h5::Handle& file, const std::string& path)
       throw ConfigError(path + ": " + what + " has " + std::to_string(size) + " rows, expected " +
                         std::to_string(n) + " (damaged file)");
   };
-  for_each_point_column(data.points, [&](const char* name, auto& column, const char* absent) {
-    using Value = typename std::decay_t<decltype(column)>::value_type;
+  for_each_point_column(data.points, [&](const char* name, auto& column, const auto* absent) {
     if (absent && !h5::exists(points, name)) {
-      if constexpr (std::is_same_v<Value, std::string>) column.assign(n, absent);
+      column.assign(n, *absent);
       return;
     }
     read_column(points, name, column);
@@ -327,9 +327,14 @@ ResultData read_result_contents(const h5::Handle& file, const std::string& path)
       if (child != "W_PV" && child != "W_KQ" && child != "loss")
         model.curves[child] = h5::read_doubles(group, child);
     for (const char* name :
-         {"converged", "loss_gap", "seconds", "final_distance", "steps", "depth", "heads"})
+         {"converged", "loss_gap", "seconds", "final_distance", "steps", "depth", "heads",
+          "replicate", "learning_rate", "warmup_fraction", "decay_factor", "sigma", "batch",
+          "decay_every", "validation_loss", "validation_stderr"})
       if (h5::has_attribute(group, name))
         model.numbers[name] = h5::read_double_attribute(group, name);
+    for (const char* name : {"training", "optimiser", "schedule", "init"})
+      if (h5::has_attribute(group, name))
+        model.texts[name] = h5::read_string_attribute(group, name);
     data.models.push_back(std::move(model));
   }
   return data;

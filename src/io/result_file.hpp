@@ -8,6 +8,7 @@
 
 #include <array>
 #include <cstdint>
+#include <limits>
 #include <map>
 #include <string>
 #include <string_view>
@@ -49,7 +50,19 @@ struct Provenance {
 struct PointTable {
   std::vector<std::int64_t> dim, train_length, test_length;
   std::vector<std::string> shift, covariance, task;
-  std::vector<std::string> model;         ///< "lsa" or "lsa-L" (the grid axis `model`)
+  std::vector<std::string> model;  ///< "lsa", "lsa-L" or "softmax-L-H" (the grid axis `model`)
+  /// How the point's model was trained (NaN, 0 or "" where a value does not apply): the sweep
+  /// variant's label, the replicate, and each hyperparameter; the model is /models/<model_key>.
+  std::vector<std::string> training;
+  std::vector<std::int64_t> replicate;
+  std::vector<std::string> optimiser;
+  std::vector<double> learning_rate;
+  std::vector<std::int64_t> batch, steps;
+  std::vector<double> warmup_fraction;
+  std::vector<std::string> schedule;
+  std::vector<std::int64_t> decay_every;
+  std::vector<double> decay_factor, sigma;
+  std::vector<std::string> init, model_key;
   std::vector<std::uint8_t> status;       ///< 0 pending, 1 done
   std::vector<double> seconds;            ///< wall time of the point's evaluation (0 while pending)
   std::vector<double> estimated_seconds;  ///< the partition's cost model for the point
@@ -58,24 +71,49 @@ struct PointTable {
   std::size_t size() const { return status.size(); }
 };
 
+/// What files from before a column existed hold in it throughout.
+namespace absent {
+inline const std::string lsa = "lsa", plain = "plain", none;
+inline constexpr std::int64_t zero = 0;
+inline constexpr double nan = std::numeric_limits<double>::quiet_NaN();
+}  // namespace absent
+
 /// The columns of /points, in the order the file holds them: the one list that the writer, the
 /// reader and its checks go through. `visit(name, column, absent)` gets each column's dataset
-/// name, the column, and for columns added after the first files of schema 1 were written, the
-/// value such older files hold throughout (nullptr: the column is required).
+/// name, the column, and for columns added after the first files of schema 1 were written, a
+/// pointer to the value such older files hold throughout (nullptr: the column is required).
 template <typename Table, typename Visit>
 void for_each_point_column(Table& table, const Visit& visit) {
-  visit("d", table.dim, nullptr);
-  visit("N", table.train_length, nullptr);
-  visit("M", table.test_length, nullptr);
-  visit("shift", table.shift, nullptr);
-  visit("covariance", table.covariance, nullptr);
-  visit("task", table.task, nullptr);
-  visit("model", table.model, "lsa");  // files from before the model axis: ZFB's one layer
-  visit("status", table.status, nullptr);
-  visit("seconds", table.seconds, nullptr);
-  visit("estimated_seconds", table.estimated_seconds, nullptr);
-  visit("theory_source", table.theory_source, nullptr);
-  visit("sampler", table.sampler, "plain");  // files from before the sufficient sampler
+  constexpr const std::string* required_text = nullptr;
+  constexpr const std::int64_t* required_integer = nullptr;
+  constexpr const double* required_number = nullptr;
+  constexpr const std::uint8_t* required_byte = nullptr;
+  visit("d", table.dim, required_integer);
+  visit("N", table.train_length, required_integer);
+  visit("M", table.test_length, required_integer);
+  visit("shift", table.shift, required_text);
+  visit("covariance", table.covariance, required_text);
+  visit("task", table.task, required_text);
+  visit("model", table.model, &absent::lsa);  // before the model axis: ZFB's one layer
+  // Before training sweeps: one unnamed variant, one replicate; hyperparameters in the config.
+  visit("training", table.training, &absent::none);
+  visit("replicate", table.replicate, &absent::zero);
+  visit("optimiser", table.optimiser, &absent::none);
+  visit("learning_rate", table.learning_rate, &absent::nan);
+  visit("batch", table.batch, &absent::zero);
+  visit("steps", table.steps, &absent::zero);
+  visit("warmup_fraction", table.warmup_fraction, &absent::nan);
+  visit("schedule", table.schedule, &absent::none);
+  visit("decay_every", table.decay_every, &absent::zero);
+  visit("decay_factor", table.decay_factor, &absent::nan);
+  visit("sigma", table.sigma, &absent::nan);
+  visit("init", table.init, &absent::none);
+  visit("model_key", table.model_key, &absent::none);
+  visit("status", table.status, required_byte);
+  visit("seconds", table.seconds, required_number);
+  visit("estimated_seconds", table.estimated_seconds, required_number);
+  visit("theory_source", table.theory_source, required_text);
+  visit("sampler", table.sampler, &absent::plain);  // before the sufficient sampler
 }
 
 /// Per predictor, aligned with the point table. NaN where a point is pending or has no theory.

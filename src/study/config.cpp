@@ -14,6 +14,7 @@
 #include <toml++/toml.h>
 
 #include <algorithm>
+#include <charconv>
 #include <cmath>
 #include <optional>
 #include <set>
@@ -27,13 +28,19 @@ namespace {
 /// Reads one table, remembering which keys were used so that unknown ones can be reported.
 class Section {
  public:
-  Section(const toml::table* table, std::string name, std::string source)
-      : table_(table), name_(std::move(name)), source_(std::move(source)) {}
+  /// `origin`, when given, is the table as written, whose nodes name the lines in errors (a sweep
+  /// variant's table is a copy, and copies of TOML nodes carry no source position).
+  Section(const toml::table* table, std::string name, std::string source,
+          const toml::table* origin = nullptr)
+      : table_(table),
+        origin_(origin ? origin : table),
+        name_(std::move(name)),
+        source_(std::move(source)) {}
 
   bool has(const std::string& key) const { return table_ && table_->contains(key); }
 
   [[noreturn]] void fail(const std::string& key, const std::string& message) const {
-    const toml::node* node = table_ ? table_->get(key) : nullptr;
+    const toml::node* node = origin_ ? origin_->get(key) : nullptr;
     std::ostringstream out;
     out << source_;
     if (node && node->source().begin.line > 0) out << ':' << node->source().begin.line;
@@ -43,7 +50,7 @@ class Section {
   [[noreturn]] void fail_section(const std::string& message) const {
     std::ostringstream out;
     out << source_;
-    if (table_ && table_->source().begin.line > 0) out << ':' << table_->source().begin.line;
+    if (origin_ && origin_->source().begin.line > 0) out << ':' << origin_->source().begin.line;
     out << ": [" << name_ << "]: " << message;
     throw ConfigError(out.str());
   }
@@ -142,6 +149,9 @@ class Section {
     });
   }
 
+  const std::set<std::string>& used() const { return used_; }
+  void mark_used(const std::set<std::string>& keys) { used_.insert(keys.begin(), keys.end()); }
+
   /// Unknown keys are errors: a misspelt key would otherwise be silently ignored.
   void reject_unknown_keys(const std::string& context = "") const {
     if (!table_) return;
@@ -180,6 +190,7 @@ class Section {
 
  private:
   const toml::table* table_;
+  const toml::table* origin_;
   std::string name_;
   std::string source_;
   std::set<std::string> used_;
@@ -187,7 +198,7 @@ class Section {
 
 /// Assumption 3.3 for every one-layer setting the gradient flow will train, checked now rather
 /// than when that setting's turn comes in the middle of a run.
-void check_flow_initialisation(const StudyConfig& config, Section& training) {
+void check_flow_initialisation(const StudyConfig& config, double sigma, Section& training) {
   std::set<std::tuple<int, int, std::string>> checked;
   for (const auto& grid : config.grids) {
     if (std::find(grid.model.begin(), grid.model.end(), "lsa") == grid.model.end()) continue;
@@ -201,9 +212,8 @@ void check_flow_initialisation(const StudyConfig& config, Section& training) {
           while (inner.substr(0, 8) == "rotated:") inner.remove_prefix(8);
           const Covariance covariance = Covariance::parse(inner, dim, config.seed);
           try {
-            check_flow_sigma(config.training.flow.sigma,
-                             ReducedLoss::gamma_operator_norm(covariance, length), covariance,
-                             length);
+            check_flow_sigma(sigma, ReducedLoss::gamma_operator_norm(covariance, length),
+                             covariance, length);
           } catch (const ConfigError& e) {
             const std::string reason = std::string(e.what()).substr(std::string("sigma = ").size());
             training.fail("sigma", reason + (training.has("sigma") ? ""
@@ -253,14 +263,86 @@ void parse_training(Section& section, TrainingConfig& training) {
   } else {
     training.method = TrainingMethod::closed_form;
   }
-  // Keys of another method are unknown here: say so, rather than ignore them.
-  section.reject_unknown_keys(" for method = \"" + method + "\"");
 }
 
 /// [models]: Adam for the deeper models (optional; every key has a default).
 void parse_models(Section& section, DeepTrainingOptions& options) {
   parse_minibatch(section, options, true);
-  section.reject_unknown_keys();
+}
+
+/// The key's string, or the first string of its list; `fallback` when there is neither.
+std::string first_string(const toml::table* table, const char* key, const std::string& fallback) {
+  const toml::node* node = table ? table->get(key) : nullptr;
+  if (const auto* array = node ? node->as_array() : nullptr; array && !array->empty())
+    node = &(*array)[0];
+  return node && node->is_string() ? std::string(node->as_string()->get()) : fallback;
+}
+
+/// A value as a sweep label shows it: strings bare, numbers in their shortest exact form.
+std::string value_text(const toml::node& node) {
+  if (const auto* string = node.as_string()) return string->get();
+  if (const auto* number = node.as_floating_point()) {
+    char buffer[64];
+    const auto end = std::to_chars(buffer, buffer + sizeof buffer, number->get()).ptr;
+    return std::string(buffer, end);
+  }
+  std::ostringstream text;
+  node.visit([&](const auto& item) { text << item; });
+  return text.str();
+}
+
+/// A [training] or [models] table in which any key may be a list: each combination of the lists'
+/// elements (the first list varying slowest) is one variant, parsed by `parse_one` as if the table
+/// held those scalars. A key a variant does not use (decay_every of a constant schedule) is an
+/// error only when no variant uses it.
+template <typename Options, typename ParseOne>
+std::vector<Variant<Options>> parse_variants(const toml::table* table, const std::string& name,
+                                             const std::string& source,
+                                             const ParseOne& parse_one,
+                                             const std::string& unknown_context = "") {
+  Section original(table, name, source);
+  std::vector<std::string> swept;
+  std::size_t combinations = 1;
+  if (table)
+    for (auto&& [key, value] : *table) {
+      const auto* array = value.as_array();
+      if (!array) continue;
+      const std::string k(key.str());
+      if (array->empty()) original.fail(k, "expected a value or a non-empty list of values");
+      for (std::size_t i = 0; i < array->size(); ++i)
+        for (std::size_t j = 0; j < i; ++j)
+          if ((*array)[i].type() == (*array)[j].type() &&
+              value_text((*array)[i]) == value_text((*array)[j]))
+            original.fail(k, "duplicate value at position " + std::to_string(i + 1));
+      swept.push_back(k);
+      combinations *= array->size();
+      if (combinations > limits::max_variants)
+        original.fail(k, "the lists of [" + name + "] make more than " +
+                             std::to_string(limits::max_variants) + " combinations");
+    }
+  std::vector<Variant<Options>> variants;
+  std::set<std::string> used;
+  std::vector<std::size_t> position(swept.size(), 0);
+  for (std::size_t c = 0; c < combinations; ++c) {
+    toml::table copy = table ? *table : toml::table();
+    Variant<Options> variant;
+    for (std::size_t k = 0; k < swept.size(); ++k) {
+      const toml::node& element = (*table->get(swept[k])->as_array())[position[k]];
+      element.visit([&](const auto& item) { copy.insert_or_assign(swept[k], item); });
+      variant.label += (variant.label.empty() ? "" : ";") + swept[k] + "=" + value_text(element);
+    }
+    Section section(&copy, name, source, table);
+    parse_one(section, variant.options);
+    used.insert(section.used().begin(), section.used().end());
+    variants.push_back(std::move(variant));
+    for (std::size_t k = swept.size(); k-- > 0;) {  // odometer: the last list varies fastest
+      if (++position[k] < table->get(swept[k])->as_array()->size()) break;
+      position[k] = 0;
+    }
+  }
+  original.mark_used(used);
+  original.reject_unknown_keys(unknown_context);
+  return variants;
 }
 
 /// One [grid] table (or one element of [[grid]]): lists whose Cartesian product is a block of
@@ -371,10 +453,10 @@ StudyConfig parse_config_text(const std::string& text, const std::string& source
   for (auto&& [key, value] : root) {
     const std::string name(key.str());
     if (name != "study" && name != "grid" && name != "training" && name != "evaluation" &&
-        name != "models")
+        name != "models" && name != "sweep")
       throw ConfigError(source + ':' + std::to_string(value.source().begin.line) +
                         ": unknown section [" + name +
-                        "], expected [study], [grid], [training], [models], [evaluation]");
+                        "], expected [study], [grid], [training], [models], [sweep], [evaluation]");
     if (!value.is_table() && !(name == "grid" && value.is_array_of_tables()))
       throw ConfigError(source + ':' + std::to_string(value.source().begin.line) + ": '" + name +
                         "' must be a section ([" + name + "])");
@@ -419,12 +501,32 @@ StudyConfig parse_config_text(const std::string& text, const std::string& source
     check_grid_size(last, config.grids.back(), study_points);
   }
 
-  Section training(table("training"), "training", source);
-  parse_training(training, config.training);
-  if (config.training.method == TrainingMethod::flow) check_flow_initialisation(config, training);
+  config.training_variants = parse_variants<TrainingConfig>(
+      table("training"), "training", source, [&](Section& section, TrainingConfig& training) {
+        parse_training(section, training);
+        if (training.method == TrainingMethod::flow)
+          check_flow_initialisation(config, training.flow.sigma, section);
+      },
+      // Keys of another method are unknown here: say so, rather than ignore them.
+      " for method = \"" + first_string(table("training"), "method", "flow") + "\"");
+  config.training = config.training_variants.front().options;
+  for (const auto& variant : config.training_variants)
+    if (trains_on_configured_task(variant.options.method) !=
+            trains_on_configured_task(config.training.method) ||
+        (variant.options.method == TrainingMethod::flow) !=
+            (config.training.method == TrainingMethod::flow))
+      Section(table("training"), "training", source)
+          .fail("method", "a sweep of methods may mix sgd and adam only (their keys are the same)");
+  config.model_variants = parse_variants<DeepTrainingOptions>(table("models"), "models", source,
+                                                              parse_models);
+  config.models = config.model_variants.front().options;
 
-  Section models(table("models"), "models", source);
-  parse_models(models, config.models);
+  Section sweep(table("sweep"), "sweep", source);
+  config.sweep.replicates =
+      static_cast<int>(sweep.integer_or("replicates", config.sweep.replicates, 1, 1000));
+  config.sweep.validation_prompts = static_cast<std::uint32_t>(sweep.integer_or(
+      "validation_prompts", config.sweep.validation_prompts, 2, 100000000));
+  sweep.reject_unknown_keys();
 
   Section evaluation(table("evaluation"), "evaluation", source);
   config.predictors = evaluation.has("predictors")

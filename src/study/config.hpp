@@ -18,6 +18,20 @@ struct GridConfig {
 /// `[study] sampler`: auto uses the sufficient-statistic sampler wherever it is valid.
 enum class SamplerChoice { automatic, plain, sufficient };
 
+/// One combination of the values listed in [training] or [models]: its options, and the label
+/// "key=value;key=value" of the listed keys ("" when nothing is listed).
+template <typename Options>
+struct Variant {
+  Options options;
+  std::string label;
+};
+
+/// `[sweep]`.
+struct SweepConfig {
+  int replicates = 1;  ///< independently initialised and sampled models per training setting
+  std::uint32_t validation_prompts = 4096;  ///< held-out prompts of each model's validation loss
+};
+
 struct StudyConfig {
   std::string source;  ///< the file it came from
   std::string text;    ///< the TOML text, stored in result files
@@ -26,8 +40,11 @@ struct StudyConfig {
   std::uint32_t prompts = 0;
   SamplerChoice sampler = SamplerChoice::automatic;
   std::vector<GridConfig> grids;  ///< [grid], or the blocks of [[grid]]
-  TrainingConfig training;
-  DeepTrainingOptions models;  ///< [models]: Adam for the lsa-L models of the grid axis `model`
+  TrainingConfig training;  ///< the first of training_variants
+  std::vector<Variant<TrainingConfig>> training_variants;  ///< [training], one per combination
+  DeepTrainingOptions models;  ///< [models]: Adam for the deep models; the first of model_variants
+  std::vector<Variant<DeepTrainingOptions>> model_variants;
+  SweepConfig sweep;
   std::vector<std::string> predictors;
 };
 

@@ -11,6 +11,8 @@
 namespace icl::limits {
 inline constexpr int max_dim = 2000;               ///< d: matrices are d x d
 inline constexpr long long max_length = 10000000;  ///< N and M: prompt lengths
+/// Combinations of the lists of one [training] or [models] table (a sweep's training variants).
+inline constexpr std::size_t max_variants = 10000;
 /// What rank 0 holds per grid point (its row in every column, the point's description, the
 /// partition's entries, the file being written), generously: the grid-size check uses it.
 inline constexpr double bytes_per_point = 2048;

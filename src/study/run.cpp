@@ -70,6 +70,11 @@ std::vector<std::uint8_t> encode_model(const ModelRecord& model) {
     w.put(name);
     w.put(value);
   }
+  w.put<std::uint64_t>(model.texts.size());
+  for (const auto& [name, text] : model.texts) {
+    w.put(name);
+    w.put(text);
+  }
   return std::move(w.bytes());
 }
 
@@ -98,6 +103,10 @@ ModelRecord decode_model(const std::vector<std::uint8_t>& bytes) {
   for (auto n = r.get<std::uint64_t>(); n > 0; --n) {
     const std::string name = r.get_string();
     model.numbers[name] = r.get<double>();
+  }
+  for (auto n = r.get<std::uint64_t>(); n > 0; --n) {
+    const std::string name = r.get_string();
+    model.texts[name] = r.get_string();
   }
   return model;
 }
@@ -227,7 +236,8 @@ int training_phase(const Communicator& comm, RunState& run, std::vector<SettingM
   }
   std::vector<double> training_costs;
   for (std::size_t s : to_train)
-    training_costs.push_back(training_cost(study->settings[s], config.models));
+    training_costs.push_back(
+        training_cost(study->settings[s], models_of(config, study->settings[s])));
   const auto trainers = balanced_partition(training_costs, comm.size());
   std::map<std::size_t, ModelRecord> trained;
   int my_error = 0;
@@ -235,10 +245,12 @@ int training_phase(const Communicator& comm, RunState& run, std::vector<SettingM
   for (std::size_t k = 0; k < to_train.size(); ++k) {
     if (trainers[k] != comm.rank() || my_error) continue;
     try {
-      install_checkpoints(report_progress, "rank " + std::to_string(comm.rank()) + ", training " +
-                                               study->settings[to_train[k]].key);
+      const TrainingSetting& setting = study->settings[to_train[k]];
+      install_checkpoints(report_progress,
+                          "rank " + std::to_string(comm.rank()) + ", training " + setting.key);
       trained[k] =
-          train_setting(study->settings[to_train[k]], config.training, config.models, config.seed);
+          train_setting(setting, training_of(config, setting), models_of(config, setting),
+                                 config.seed, config.sweep.validation_prompts);
       if (report_progress)
         std::fprintf(stderr, "icl-study: rank %d: trained %s (%zu of %zu)\n", comm.rank(),
                      study->settings[to_train[k]].key.c_str(), k + 1, to_train.size());

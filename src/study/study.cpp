@@ -102,25 +102,47 @@ Study expand_study(StudyConfig config) {
     const std::string point_key = "d=" + std::to_string(dim) + ";N=" + std::to_string(n) +
                                   ";covariance=" + covariance + ";task=" + task +
                                   ";M=" + std::to_string(m) + ";shift=" + shift + model_suffix;
-    if (!seen.insert(point_key).second) return;  // repeated by another [[grid]] block
-    auto [it, inserted] = setting_index.emplace(setting_key, study.settings.size());
-    if (inserted) {
-      TrainingSetting setting;
-      setting.dim = dim;
-      setting.train_length = n;
-      setting.covariance = covariance;
-      setting.task = training_task;
-      setting.model = model;
-      setting.inputs = point.inputs;
-      setting.task_law = Task::parse(training_task);
-      setting.model_spec = point.model_spec;
-      setting.key = setting_key;
-      setting.random_address = stable_hash("train|" + setting_key);
-      study.settings.push_back(std::move(setting));
-    }
-    point.setting = it->second;
-    point.random_address = stable_hash("point|" + point_key);
-    study.points.push_back(std::move(point));
+    // A sweep multiplies the point by the variants of its model's training and by the replicates
+    // (the variant fastest, then the replicate); nothing is multiplied when no model is trained.
+    const bool trained = needs_trained_models(config);
+    const std::size_t variants =
+        !trained ? 1 : deep ? config.model_variants.size() : config.training_variants.size();
+    const int replicates = trained ? config.sweep.replicates : 1;
+    for (std::size_t variant = 0; variant < variants; ++variant)
+      for (int replicate = 0; replicate < replicates; ++replicate) {
+        const std::string& label = deep ? config.model_variants[variant].label
+                                        : config.training_variants[variant].label;
+        // Replicate 0 and every variant share the unreplicated setting's streams (common random
+        // numbers: candidates differ by their hyperparameters only); replicate r > 0 has its own.
+        const std::string replicate_suffix =
+            replicate > 0 ? ";replicate=" + std::to_string(replicate) : std::string();
+        const std::string key =
+            setting_key + (label.empty() ? "" : ";" + label) + replicate_suffix;
+        if (!seen.insert(point_key + "|" + key).second) continue;  // repeated by another block
+        auto [it, inserted] = setting_index.emplace(key, study.settings.size());
+        if (inserted) {
+          TrainingSetting setting;
+          setting.dim = dim;
+          setting.train_length = n;
+          setting.covariance = covariance;
+          setting.task = training_task;
+          setting.model = model;
+          setting.inputs = point.inputs;
+          setting.task_law = Task::parse(training_task);
+          setting.model_spec = point.model_spec;
+          setting.variant = variant;
+          setting.variant_label = label;
+          setting.replicate = replicate;
+          setting.key = key;
+          setting.random_address = stable_hash("train|" + setting_key + replicate_suffix);
+          study.settings.push_back(std::move(setting));
+        }
+        GridPoint copy = point;
+        copy.setting = it->second;
+        // The test prompts are the same for every variant and replicate (paired comparisons).
+        copy.random_address = stable_hash("point|" + point_key);
+        study.points.push_back(std::move(copy));
+      }
   };
   for (const auto& grid : config.grids)
     for (int dim : grid.dim)
@@ -135,6 +157,16 @@ Study expand_study(StudyConfig config) {
   decide_samplers(study);
   check_working_memory(study);
   return study;
+}
+
+const TrainingConfig& training_of(const StudyConfig& config, const TrainingSetting& setting) {
+  return setting.model_spec.depth > 0 ? config.training
+                                      : config.training_variants.at(setting.variant).options;
+}
+
+const DeepTrainingOptions& models_of(const StudyConfig& config, const TrainingSetting& setting) {
+  return setting.model_spec.depth > 0 ? config.model_variants.at(setting.variant).options
+                                      : config.models;
 }
 
 bool needs_trained_models(const StudyConfig& config) {
@@ -203,6 +235,22 @@ ResultData empty_result(const Study& study, std::vector<ModelRecord> models) {
     data.points.covariance.push_back(point.covariance);
     data.points.task.push_back(point.task);
     data.points.model.push_back(point.model);
+    const TrainingSetting& setting = study.settings[point.setting];
+    const TrainingColumns columns = training_columns(setting, training_of(config, setting),
+                                                     models_of(config, setting));
+    data.points.training.push_back(setting.variant_label);
+    data.points.replicate.push_back(setting.replicate);
+    data.points.optimiser.push_back(columns.optimiser);
+    data.points.learning_rate.push_back(columns.learning_rate);
+    data.points.batch.push_back(columns.batch);
+    data.points.steps.push_back(columns.steps);
+    data.points.warmup_fraction.push_back(columns.warmup_fraction);
+    data.points.schedule.push_back(columns.schedule);
+    data.points.decay_every.push_back(columns.decay_every);
+    data.points.decay_factor.push_back(columns.decay_factor);
+    data.points.sigma.push_back(columns.sigma);
+    data.points.init.push_back(columns.init);
+    data.points.model_key.push_back(setting.key);
     data.points.status.push_back(0);
     data.points.seconds.push_back(0.0);
     data.points.theory_source.push_back("none");

@@ -23,6 +23,11 @@ struct Study {
 /// ...) and refuses points whose working memory cannot fit.
 Study expand_study(StudyConfig config);
 
+/// The options that train `setting`: its variant of [training] (the one-layer model) or of
+/// [models] (deep models).
+const TrainingConfig& training_of(const StudyConfig& config, const TrainingSetting& setting);
+const DeepTrainingOptions& models_of(const StudyConfig& config, const TrainingSetting& setting);
+
 /// True when the study's predictors include the trained model `lsa` (otherwise nothing is
 /// trained).
 bool needs_trained_models(const StudyConfig& config);

@@ -1,9 +1,12 @@
 #include "training/setting_training.hpp"
 
+#include "core/parallel_for.hpp"
+#include "core/rng.hpp"
 #include "core/theory.hpp"
 
 #include <Eigen/LU>
 
+#include <algorithm>
 #include <chrono>
 #include <cmath>
 
@@ -37,8 +40,10 @@ double training_cost(const TrainingSetting& setting, const DeepTrainingOptions& 
                           (setting.train_length + 1);
 }
 
-ModelRecord train_setting(const TrainingSetting& setting, const TrainingConfig& training,
-                          const DeepTrainingOptions& models, std::uint64_t seed) {
+namespace {
+
+ModelRecord train_model(const TrainingSetting& setting, const TrainingConfig& training,
+                        const DeepTrainingOptions& models, std::uint64_t seed) {
   const auto start = std::chrono::steady_clock::now();
   const Covariance& covariance = *setting.inputs;
   ModelRecord model;
@@ -140,6 +145,100 @@ ModelRecord train_setting(const TrainingSetting& setting, const TrainingConfig& 
   model.key_query = parameters.key_query;
   model.numbers["seconds"] =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  return model;
+}
+
+}  // namespace
+
+TrainingColumns training_columns(const TrainingSetting& setting, const TrainingConfig& training,
+                                 const DeepTrainingOptions& models) {
+  TrainingColumns columns;
+  const MinibatchOptions* minibatch = nullptr;
+  if (setting.model_spec.depth > 0) {
+    columns.optimiser = "adam";
+    minibatch = &models;
+  } else {
+    columns.optimiser = to_string(training.method);
+    if (training.method == TrainingMethod::flow) columns.sigma = training.flow.sigma;
+    if (training.method == TrainingMethod::sgd || training.method == TrainingMethod::adam) {
+      minibatch = &training.stochastic;
+      columns.init =
+          training.stochastic.init == Initialisation::dense ? "dense" : "assumption-3.3";
+    }
+  }
+  if (minibatch) {
+    columns.learning_rate = minibatch->learning_rate;
+    columns.batch = minibatch->batch;
+    columns.steps = minibatch->steps;
+    columns.warmup_fraction = minibatch->warmup_fraction;
+    columns.schedule = minibatch->decay_every > 0 ? "step" : "constant";
+    columns.decay_every = minibatch->decay_every;
+    if (minibatch->decay_every > 0) columns.decay_factor = minibatch->decay_factor;
+    columns.sigma = minibatch->sigma;
+  }
+  return columns;
+}
+
+std::pair<double, double> validation_loss(const ModelRecord& model, const TrainingSetting& setting,
+                                          std::uint64_t seed, std::uint32_t prompts) {
+  const SettingModel parameters = parameters_of(model);
+  PromptLaw law(*setting.inputs, setting.task_law.noise_std);
+  law.task = setting.task_law;
+  const PromptSampler sampler(law, setting.train_length);
+  const std::uint64_t address = setting.random_address ^ stable_hash("validation");
+  constexpr std::uint32_t block = 256;
+  const std::uint32_t blocks = (prompts + block - 1) / block;
+  std::vector<double> sums(blocks), squares(blocks);
+  parallel_for<Prompt>(blocks, LoopSchedule::equal_blocks, [&](std::int64_t b, Prompt& prompt) {
+    double sum = 0, square = 0;
+    const std::uint32_t first = static_cast<std::uint32_t>(b) * block;
+    for (std::uint32_t i = first; i < std::min(first + block, prompts); ++i) {
+      sampler.sample(seed, address, i, prompt);
+      const double prediction =
+          parameters.one_layer ? lsa_predict_reduced(prompt, *parameters.one_layer)
+          : parameters.deep    ? deep_lsa_predict(embed(prompt), *parameters.deep)
+                               : softmax_attention_predict(embed(prompt), *parameters.softmax);
+      const double loss = 0.5 * (prediction - prompt.query_label) * (prediction - prompt.query_label);
+      sum += loss;
+      square += loss * loss;
+    }
+    sums[static_cast<std::size_t>(b)] = sum;
+    squares[static_cast<std::size_t>(b)] = square;
+  });
+  double sum = 0, square = 0;  // in block order: the same bits for any thread count
+  for (std::uint32_t b = 0; b < blocks; ++b) {
+    sum += sums[b];
+    square += squares[b];
+  }
+  const double mean = sum / prompts;
+  const double variance = std::max(0.0, (square - prompts * mean * mean) / (prompts - 1.0));
+  return {mean, std::sqrt(variance / prompts)};
+}
+
+ModelRecord train_setting(const TrainingSetting& setting, const TrainingConfig& training,
+                          const DeepTrainingOptions& models, std::uint64_t seed,
+                          std::uint32_t validation_prompts) {
+  ModelRecord model = train_model(setting, training, models, seed);
+  // The hyperparameters as attributes, so that a model read alone says how it was trained.
+  const TrainingColumns columns = training_columns(setting, training, models);
+  model.texts["training"] = setting.variant_label;
+  model.texts["optimiser"] = columns.optimiser;
+  if (!columns.schedule.empty()) model.texts["schedule"] = columns.schedule;
+  if (!columns.init.empty()) model.texts["init"] = columns.init;
+  model.numbers["replicate"] = setting.replicate;
+  auto put = [&](const char* name, double value) {
+    if (std::isfinite(value)) model.numbers[name] = value;
+  };
+  put("learning_rate", columns.learning_rate);
+  put("warmup_fraction", columns.warmup_fraction);
+  put("decay_factor", columns.decay_factor);
+  put("sigma", columns.sigma);
+  if (columns.batch > 0) put("batch", static_cast<double>(columns.batch));
+  if (columns.decay_every > 0) put("decay_every", static_cast<double>(columns.decay_every));
+  // Selection is by this loss on held-out prompts of the training law, never by test risk.
+  const auto [loss, standard_error] = validation_loss(model, setting, seed, validation_prompts);
+  model.numbers["validation_loss"] = loss;
+  model.numbers["validation_stderr"] = standard_error;
   return model;
 }
 

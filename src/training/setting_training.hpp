@@ -11,8 +11,11 @@
 #include "training/flow.hpp"
 #include "training/stochastic.hpp"
 
+#include <cmath>
 #include <cstdint>
 #include <optional>
+#include <string>
+#include <utility>
 
 namespace icl {
 
@@ -33,10 +36,28 @@ bool trains_on_configured_task(TrainingMethod method);
 
 /// Train one setting: the one-layer model by `training` (closed form: Theorem 4.1's weights, or
 /// the V_rdm equivalent for random-exp), deeper models by Adam with `models`. Streams are keyed by
-/// `seed` and the setting's random address. Throws NumericalError on divergence, Interrupted on a
-/// stop.
+/// `seed` and the setting's random address. The record carries the hyperparameters as attributes
+/// and the validation loss on `validation_prompts` held-out prompts. Throws NumericalError on
+/// divergence, Interrupted on a stop.
 ModelRecord train_setting(const TrainingSetting& setting, const TrainingConfig& training,
-                          const DeepTrainingOptions& models, std::uint64_t seed);
+                          const DeepTrainingOptions& models, std::uint64_t seed,
+                          std::uint32_t validation_prompts);
+
+/// The hyperparameters that train a setting's model, as the /points columns show them: NaN, 0 or
+/// "" where one does not apply (a learning rate for gradient flow).
+struct TrainingColumns {
+  std::string optimiser;  ///< "flow", "closed-form", "sgd" or "adam"
+  double learning_rate = NAN, warmup_fraction = NAN, decay_factor = NAN, sigma = NAN;
+  std::int64_t batch = 0, steps = 0, decay_every = 0;
+  std::string schedule, init;  ///< "constant" or "step"; "assumption-3.3" or "dense"
+};
+TrainingColumns training_columns(const TrainingSetting& setting, const TrainingConfig& training,
+                                 const DeepTrainingOptions& models);
+
+/// E ½(ŷ − y)² of a trained model on `prompts` prompts of its training law from a stream of its
+/// own (never the training's or the test's), and its standard error.
+std::pair<double, double> validation_loss(const ModelRecord& model, const TrainingSetting& setting,
+                                          std::uint64_t seed, std::uint32_t prompts);
 
 /// The cost model's estimate of training a setting, in seconds on one core (only proportions
 /// matter: it balances training over ranks).
