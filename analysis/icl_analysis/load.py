@@ -8,6 +8,12 @@ import numpy as np
 
 SCHEMA_VERSION = 1
 POINT_COLUMNS = ("d", "N", "M", "shift", "covariance", "task")
+# How each point's model was trained (training sweeps); files from before sweeps hold the
+# defaults throughout: one unnamed variant, replicate 0, hyperparameters only in the config text.
+TRAINING_COLUMNS = {"training": "", "replicate": 0, "optimiser": "", "learning_rate": np.nan,
+                    "batch": 0, "steps": 0, "warmup_fraction": np.nan, "schedule": "",
+                    "decay_every": 0, "decay_factor": np.nan, "sigma": np.nan, "init": "",
+                    "model_key": ""}
 
 
 class SchemaError(Exception):
@@ -109,6 +115,13 @@ def load(path):
         count = len(points["d"])
         points["model"] = (_text(f["points/model"][()]) if "model" in f["points"]
                            else np.array(["lsa"] * count, dtype=object))
+        for name, default in TRAINING_COLUMNS.items():
+            if name in f["points"]:
+                data = f["points"][name][()]
+                points[name] = _text(data) if data.dtype.kind in "OS" else np.asarray(data)
+            else:
+                points[name] = np.array([default] * count,
+                                        dtype=object if isinstance(default, str) else None)
         points["status"] = np.asarray(f["points/status"][()])
         predictors = list(_text(f["predictors"][()]))
         estimates = {p: {k: np.asarray(f["estimates"][p][k][()]) for k in ("risk", "stderr", "prompts")}
@@ -144,8 +157,8 @@ def tidy(data):
     done = np.flatnonzero(points["status"] == 1)
     models = points["model"]
     base = {tuple(points[c][i] for c in POINT_COLUMNS) for i in done if models[i] == "lsa"}
-    columns = {name: [] for name in ("point", *POINT_COLUMNS, "model", "predictor", "risk",
-                                     "stderr", "prompts", "theory")}
+    columns = {name: [] for name in ("point", *POINT_COLUMNS, "model", "training", "replicate",
+                                     "predictor", "risk", "stderr", "prompts", "theory")}
     for predictor in data["predictors"]:
         model_specific = predictor in ("lsa", "gd-L", "pgd-L")
         keep = np.array([models[i] == "lsa" or model_specific or
@@ -153,7 +166,7 @@ def tidy(data):
                         dtype=bool)
         rows = done[keep] if len(done) else done
         columns["point"].append(rows)
-        for name in (*POINT_COLUMNS, "model"):
+        for name in (*POINT_COLUMNS, "model", "training", "replicate"):
             columns[name].append(points[name][rows])
         columns["predictor"].append(np.array([_row_name(predictor, models[i]) for i in rows],
                                              dtype=object))

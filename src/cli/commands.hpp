@@ -9,6 +9,7 @@
 #include <functional>
 #include <sstream>
 #include <string>
+#include <vector>
 
 namespace icl {
 
@@ -35,6 +36,13 @@ inline CLI::Validator finite_in(double low, double high) {
         return std::string();
       },
       "FINITE in " + range);
+}
+
+/// `--set section.key=value` (repeatable): a config value overridden from the command line, in
+/// TOML syntax (`--set grid.N=[10,20] --set models.learning_rate=3e-3`).
+inline void add_set_option(CLI::App& command, std::vector<std::string>& overrides) {
+  command.add_option("--set", overrides,
+                     "override a config value: section.key=value (TOML value), repeatable");
 }
 
 /// What main hands to an action: a way to run a body inside the MPI environment (only `run` needs

@@ -4,6 +4,7 @@
 #include "parallel/partition.hpp"
 #include "study/study.hpp"
 
+#include <algorithm>
 #include <cstdio>
 #include <iostream>
 #include <memory>
@@ -12,8 +13,8 @@
 namespace icl {
 namespace {
 
-int run_validate(const std::string& path) {
-  const Study study = expand_study(parse_config_file(path));
+int run_validate(const std::string& path, const std::vector<std::string>& overrides) {
+  const Study study = expand_study(parse_config_file(path, overrides));
   std::cout << path << ": valid; " << study.points.size() << " grid points, "
             << study.settings.size() << " training settings, " << study.config.predictors.size()
             << " predictors, " << study.config.prompts << " prompts per point\n";
@@ -37,8 +38,8 @@ std::string ranges(const std::vector<std::size_t>& items) {
   return text;
 }
 
-int run_plan(const std::string& path, int ranks) {
-  const Study study = expand_study(parse_config_file(path));
+int run_plan(const std::string& path, int ranks, const std::vector<std::string>& overrides) {
+  const Study study = expand_study(parse_config_file(path, overrides));
   std::vector<std::size_t> all(study.points.size());
   std::iota(all.begin(), all.end(), std::size_t{0});
   const UnitPlan plan = plan_work(study, all, ranks);
@@ -63,6 +64,21 @@ int run_plan(const std::string& path, int ranks) {
     std::printf("%6d %8zu %12.2f  %s\n", rank, units, loads[rank], ranges(mine).c_str());
   }
   std::printf("imbalance (max/mean): %.4f\n", imbalance(loads));
+  // Training comes first: each setting once, spread over the ranks by its own cost model.
+  if (needs_trained_models(study.config) && !study.settings.empty()) {
+    std::vector<double> training;
+    for (const auto& setting : study.settings)
+      training.push_back(training_cost(setting, models_of(study.config, setting)));
+    const auto owners = balanced_partition(training, ranks);
+    const auto training_loads = owner_loads(training, owners, ranks);
+    double sum = 0;
+    for (double c : training) sum += c;
+    std::printf(
+        "training: %zu settings, estimated %.1f core-seconds in all, %.1f s on the "
+        "busiest of %d ranks\n",
+        study.settings.size(), sum, *std::max_element(training_loads.begin(), training_loads.end()),
+        ranks);
+  }
   return 0;
 }
 
@@ -73,7 +89,9 @@ CommandAction register_validate_command(CLI::App& app) {
   auto* command =
       app.add_subcommand("validate", "Check a config; print the grid size; exit 2 on any error");
   command->add_option("config", *path, "study config (TOML)")->required();
-  return [path](CommandContext&) { return run_validate(*path); };
+  auto overrides = std::make_shared<std::vector<std::string>>();
+  add_set_option(*command, *overrides);
+  return [path, overrides](CommandContext&) { return run_validate(*path, *overrides); };
 }
 
 CommandAction register_plan_command(CLI::App& app) {
@@ -85,7 +103,9 @@ CommandAction register_plan_command(CLI::App& app) {
   command->add_option("--ranks", *ranks, "number of MPI ranks (or shards)")
       ->required()
       ->check(CLI::Range(1, 1 << 20));
-  return [path, ranks](CommandContext&) { return run_plan(*path, *ranks); };
+  auto overrides = std::make_shared<std::vector<std::string>>();
+  add_set_option(*command, *overrides);
+  return [path, ranks, overrides](CommandContext&) { return run_plan(*path, *ranks, *overrides); };
 }
 
 }  // namespace icl

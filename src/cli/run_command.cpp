@@ -17,6 +17,7 @@ CommandAction register_run_command(CLI::App& app) {
   command->add_flag("--resume", options->resume,
                     "continue OUT.h5.partial (or OUT.h5) of the same config and seed");
   command->add_flag("--force", options->force, "replace an existing OUT.h5");
+  add_set_option(*command, options->overrides);
   command->add_option("--shard", options->shard, "run only shard I of K (I/K, 0 <= I < K)");
   command
       ->add_option("--threads", options->threads,

@@ -21,6 +21,7 @@ struct TrainOptions {
   std::string config;
   std::string output;
   bool force = false;
+  std::vector<std::string> overrides;
 };
 
 /// "name value" for each of the model's scalar results it has (an Adam-trained lsa-L has no
@@ -38,7 +39,7 @@ std::string summary(const ModelRecord& model) {
 }
 
 int run_train(const TrainOptions& options) {
-  const Study study = expand_study(parse_config_file(options.config));
+  const Study study = expand_study(parse_config_file(options.config, options.overrides));
   check_output_path(options.output, options.force, "use --force to replace it");
   check_output_folder(options.output);
   const OutputLock lock(options.output, "train " + options.config);
@@ -84,6 +85,7 @@ CommandAction register_train_command(CLI::App& app) {
       "train", "Train every distinct training setting of a config's grid; write /models/<key>");
   command->add_option("config", options->config, "study config (TOML)")->required();
   command->add_option("-o,--output", options->output, "result file to write (HDF5)")->required();
+  add_set_option(*command, options->overrides);
   command->add_flag("--force", options->force, "replace an existing output file");
   return [options](CommandContext&) {
     install_stop_handlers();

@@ -11,6 +11,8 @@
 #include "study/limits.hpp"
 #include "training/reduced_loss.hpp"
 
+#include "study/config_section.hpp"
+
 #include <toml++/toml.h>
 
 #include <algorithm>
@@ -24,177 +26,6 @@
 
 namespace icl {
 namespace {
-
-/// Reads one table, remembering which keys were used so that unknown ones can be reported.
-class Section {
- public:
-  /// `origin`, when given, is the table as written, whose nodes name the lines in errors (a sweep
-  /// variant's table is a copy, and copies of TOML nodes carry no source position).
-  Section(const toml::table* table, std::string name, std::string source,
-          const toml::table* origin = nullptr)
-      : table_(table),
-        origin_(origin ? origin : table),
-        name_(std::move(name)),
-        source_(std::move(source)) {}
-
-  bool has(const std::string& key) const { return table_ && table_->contains(key); }
-
-  [[noreturn]] void fail(const std::string& key, const std::string& message) const {
-    const toml::node* node = origin_ ? origin_->get(key) : nullptr;
-    std::ostringstream out;
-    out << source_;
-    if (node && node->source().begin.line > 0) out << ':' << node->source().begin.line;
-    out << ": [" << name_ << "] " << key << ": " << message;
-    throw ConfigError(out.str());
-  }
-  [[noreturn]] void fail_section(const std::string& message) const {
-    std::ostringstream out;
-    out << source_;
-    if (origin_ && origin_->source().begin.line > 0) out << ':' << origin_->source().begin.line;
-    out << ": [" << name_ << "]: " << message;
-    throw ConfigError(out.str());
-  }
-
-  const toml::node& node(const std::string& key) {
-    used_.insert(key);
-    const toml::node* found = table_ ? table_->get(key) : nullptr;
-    if (!found) fail(key, "missing");
-    return *found;
-  }
-
-  std::int64_t integer(const std::string& key, std::int64_t low, std::int64_t high) {
-    const auto& value = node(key);
-    if (!value.is_integer()) fail(key, "expected an integer, got " + describe(value));
-    const std::int64_t result = value.as_integer()->get();
-    if (result < low || result > high)
-      fail(key, "expected an integer in [" + std::to_string(low) + ", " + std::to_string(high) +
-                    "], got " + std::to_string(result));
-    return result;
-  }
-  std::int64_t integer_or(const std::string& key, std::int64_t fallback, std::int64_t low,
-                          std::int64_t high) {
-    return has(key) ? integer(key, low, high) : fallback;
-  }
-
-  double number(const std::string& key, double low, double high, bool open_low = false) {
-    const auto& value = node(key);
-    double result = 0;
-    if (value.is_integer())
-      result = static_cast<double>(value.as_integer()->get());
-    else if (value.is_floating_point())
-      result = value.as_floating_point()->get();
-    else
-      fail(key, "expected a number, got " + describe(value));
-    if (!std::isfinite(result)) fail(key, "expected a finite number, got " + describe(value));
-    if (result < low || result > high || (open_low && result == low)) {
-      std::ostringstream range;
-      range << "expected a number in " << (open_low ? "(" : "[") << low << ", " << high << "], got "
-            << result;
-      fail(key, range.str());
-    }
-    return result;
-  }
-  double number_or(const std::string& key, double fallback, double low, double high,
-                   bool open_low = false) {
-    return has(key) ? number(key, low, high, open_low) : fallback;
-  }
-
-  std::string string(const std::string& key) {
-    const auto& value = node(key);
-    if (!value.is_string()) fail(key, "expected a string, got " + describe(value));
-    return value.as_string()->get();
-  }
-  std::string string_or(const std::string& key, const std::string& fallback) {
-    return has(key) ? string(key) : fallback;
-  }
-  std::string choice(const std::string& key, const std::string& fallback,
-                     const std::vector<std::string>& choices) {
-    const std::string value = string_or(key, fallback);
-    for (const auto& c : choices)
-      if (value == c) return value;
-    fail(key, "expected one of " + join(choices, ", ") + ", got \"" + value + "\"");
-  }
-
-  template <typename Item>
-  std::vector<Item> list(const std::string& key, auto&& convert) {
-    const auto& value = node(key);
-    if (!value.is_array()) fail(key, "expected a list, got " + describe(value));
-    const auto& array = *value.as_array();
-    if (array.empty()) fail(key, "expected a non-empty list");
-    std::vector<Item> items;
-    for (std::size_t i = 0; i < array.size(); ++i) {
-      Item item = convert(array[i], i);
-      for (const auto& seen : items)
-        if (seen == item) fail(key, "duplicate value at position " + std::to_string(i + 1));
-      items.push_back(std::move(item));
-    }
-    return items;
-  }
-  std::vector<int> integer_list(const std::string& key, std::int64_t low, std::int64_t high) {
-    return list<int>(key, [&](const toml::node& item, std::size_t i) {
-      if (!item.is_integer())
-        fail(key, "expected integers, element " + std::to_string(i + 1) + " is " + describe(item));
-      const auto v = item.as_integer()->get();
-      if (v < low || v > high)
-        fail(key, "expected integers in [" + std::to_string(low) + ", " + std::to_string(high) +
-                      "], element " + std::to_string(i + 1) + " is " + std::to_string(v));
-      return static_cast<int>(v);
-    });
-  }
-  std::vector<std::string> string_list(const std::string& key) {
-    return list<std::string>(key, [&](const toml::node& item, std::size_t i) {
-      if (!item.is_string())
-        fail(key, "expected strings, element " + std::to_string(i + 1) + " is " + describe(item));
-      return std::string(item.as_string()->get());
-    });
-  }
-
-  const std::set<std::string>& used() const { return used_; }
-  void mark_used(const std::set<std::string>& keys) { used_.insert(keys.begin(), keys.end()); }
-
-  /// Unknown keys are errors: a misspelt key would otherwise be silently ignored.
-  void reject_unknown_keys(const std::string& context = "") const {
-    if (!table_) return;
-    for (auto&& [key, value] : *table_)
-      if (!used_.count(std::string(key.str())))
-        fail(std::string(key.str()), "unknown key" + context);
-  }
-
-  static std::string describe(const toml::node& node) {
-    std::ostringstream out;
-    switch (node.type()) {
-      case toml::node_type::string:
-        out << "the string \"" << node.as_string()->get() << '"';
-        break;
-      case toml::node_type::integer:
-        out << "the integer " << node.as_integer()->get();
-        break;
-      case toml::node_type::floating_point:
-        out << "the number " << node.as_floating_point()->get();
-        break;
-      case toml::node_type::boolean:
-        out << "a boolean";
-        break;
-      case toml::node_type::array:
-        out << "a list";
-        break;
-      case toml::node_type::table:
-        out << "a table";
-        break;
-      default:
-        out << "a date or time";
-        break;
-    }
-    return out.str();
-  }
-
- private:
-  const toml::table* table_;
-  const toml::table* origin_;
-  std::string name_;
-  std::string source_;
-  std::set<std::string> used_;
-};
 
 /// Assumption 3.3 for every one-layer setting the gradient flow will train, checked now rather
 /// than when that setting's turn comes in the middle of a run.
@@ -268,81 +99,6 @@ void parse_training(Section& section, TrainingConfig& training) {
 /// [models]: Adam for the deeper models (optional; every key has a default).
 void parse_models(Section& section, DeepTrainingOptions& options) {
   parse_minibatch(section, options, true);
-}
-
-/// The key's string, or the first string of its list; `fallback` when there is neither.
-std::string first_string(const toml::table* table, const char* key, const std::string& fallback) {
-  const toml::node* node = table ? table->get(key) : nullptr;
-  if (const auto* array = node ? node->as_array() : nullptr; array && !array->empty())
-    node = &(*array)[0];
-  return node && node->is_string() ? std::string(node->as_string()->get()) : fallback;
-}
-
-/// A value as a sweep label shows it: strings bare, numbers in their shortest exact form.
-std::string value_text(const toml::node& node) {
-  if (const auto* string = node.as_string()) return string->get();
-  if (const auto* number = node.as_floating_point()) {
-    char buffer[64];
-    const auto end = std::to_chars(buffer, buffer + sizeof buffer, number->get()).ptr;
-    return std::string(buffer, end);
-  }
-  std::ostringstream text;
-  node.visit([&](const auto& item) { text << item; });
-  return text.str();
-}
-
-/// A [training] or [models] table in which any key may be a list: each combination of the lists'
-/// elements (the first list varying slowest) is one variant, parsed by `parse_one` as if the table
-/// held those scalars. A key a variant does not use (decay_every of a constant schedule) is an
-/// error only when no variant uses it.
-template <typename Options, typename ParseOne>
-std::vector<Variant<Options>> parse_variants(const toml::table* table, const std::string& name,
-                                             const std::string& source,
-                                             const ParseOne& parse_one,
-                                             const std::string& unknown_context = "") {
-  Section original(table, name, source);
-  std::vector<std::string> swept;
-  std::size_t combinations = 1;
-  if (table)
-    for (auto&& [key, value] : *table) {
-      const auto* array = value.as_array();
-      if (!array) continue;
-      const std::string k(key.str());
-      if (array->empty()) original.fail(k, "expected a value or a non-empty list of values");
-      for (std::size_t i = 0; i < array->size(); ++i)
-        for (std::size_t j = 0; j < i; ++j)
-          if ((*array)[i].type() == (*array)[j].type() &&
-              value_text((*array)[i]) == value_text((*array)[j]))
-            original.fail(k, "duplicate value at position " + std::to_string(i + 1));
-      swept.push_back(k);
-      combinations *= array->size();
-      if (combinations > limits::max_variants)
-        original.fail(k, "the lists of [" + name + "] make more than " +
-                             std::to_string(limits::max_variants) + " combinations");
-    }
-  std::vector<Variant<Options>> variants;
-  std::set<std::string> used;
-  std::vector<std::size_t> position(swept.size(), 0);
-  for (std::size_t c = 0; c < combinations; ++c) {
-    toml::table copy = table ? *table : toml::table();
-    Variant<Options> variant;
-    for (std::size_t k = 0; k < swept.size(); ++k) {
-      const toml::node& element = (*table->get(swept[k])->as_array())[position[k]];
-      element.visit([&](const auto& item) { copy.insert_or_assign(swept[k], item); });
-      variant.label += (variant.label.empty() ? "" : ";") + swept[k] + "=" + value_text(element);
-    }
-    Section section(&copy, name, source, table);
-    parse_one(section, variant.options);
-    used.insert(section.used().begin(), section.used().end());
-    variants.push_back(std::move(variant));
-    for (std::size_t k = swept.size(); k-- > 0;) {  // odometer: the last list varies fastest
-      if (++position[k] < table->get(swept[k])->as_array()->size()) break;
-      position[k] = 0;
-    }
-  }
-  original.mark_used(used);
-  original.reject_unknown_keys(unknown_context);
-  return variants;
 }
 
 /// One [grid] table (or one element of [[grid]]): lists whose Cartesian product is a block of
@@ -431,14 +187,18 @@ GridConfig parse_grid(Section& grid, std::uint64_t seed) {
   return config;
 }
 
+StudyConfig parse_config_table(const toml::table& root, const std::string& text,
+                               const std::string& source);
+
 }  // namespace
 
-StudyConfig parse_config_file(const std::string& path) {
+StudyConfig parse_config_file(const std::string& path, const std::vector<std::string>& overrides) {
   const auto bytes = read_regular_file(path, max_config_bytes, "config file");
-  return parse_config_text(std::string(bytes.begin(), bytes.end()), path);
+  return parse_config_text(std::string(bytes.begin(), bytes.end()), path, overrides);
 }
 
-StudyConfig parse_config_text(const std::string& text, const std::string& source) {
+StudyConfig parse_config_text(const std::string& text, const std::string& source,
+                              const std::vector<std::string>& overrides) {
   toml::table root;
   try {
     root = toml::parse(text, source);
@@ -447,6 +207,23 @@ StudyConfig parse_config_text(const std::string& text, const std::string& source
     out << source << ':' << e.source().begin.line << ": malformed TOML: " << e.description();
     throw ConfigError(out.str());
   }
+  if (overrides.empty()) return parse_config_table(root, text, source);
+  apply_overrides(root, overrides);
+  // Validated as given (errors in an overridden value say so), then stored as the effective
+  // config: the file's text alone reproduces the run, on every rank and for --resume.
+  StudyConfig config = parse_config_table(root, text, source);
+  std::ostringstream effective;
+  effective << "# " << source << " with";
+  for (const auto& item : overrides) effective << " --set " << item;
+  effective << "\n" << root << "\n";
+  config.text = effective.str();
+  return config;
+}
+
+namespace {
+
+StudyConfig parse_config_table(const toml::table& root, const std::string& text,
+                               const std::string& source) {
   StudyConfig config;
   config.source = source;
   config.text = text;
@@ -502,7 +279,8 @@ StudyConfig parse_config_text(const std::string& text, const std::string& source
   }
 
   config.training_variants = parse_variants<TrainingConfig>(
-      table("training"), "training", source, [&](Section& section, TrainingConfig& training) {
+      table("training"), "training", source,
+      [&](Section& section, TrainingConfig& training) {
         parse_training(section, training);
         if (training.method == TrainingMethod::flow)
           check_flow_initialisation(config, training.flow.sigma, section);
@@ -517,15 +295,15 @@ StudyConfig parse_config_text(const std::string& text, const std::string& source
             (config.training.method == TrainingMethod::flow))
       Section(table("training"), "training", source)
           .fail("method", "a sweep of methods may mix sgd and adam only (their keys are the same)");
-  config.model_variants = parse_variants<DeepTrainingOptions>(table("models"), "models", source,
-                                                              parse_models);
+  config.model_variants =
+      parse_variants<DeepTrainingOptions>(table("models"), "models", source, parse_models);
   config.models = config.model_variants.front().options;
 
   Section sweep(table("sweep"), "sweep", source);
   config.sweep.replicates =
       static_cast<int>(sweep.integer_or("replicates", config.sweep.replicates, 1, 1000));
-  config.sweep.validation_prompts = static_cast<std::uint32_t>(sweep.integer_or(
-      "validation_prompts", config.sweep.validation_prompts, 2, 100000000));
+  config.sweep.validation_prompts = static_cast<std::uint32_t>(
+      sweep.integer_or("validation_prompts", config.sweep.validation_prompts, 2, 100000000));
   sweep.reject_unknown_keys();
 
   Section evaluation(table("evaluation"), "evaluation", source);
@@ -542,5 +320,7 @@ StudyConfig parse_config_text(const std::string& text, const std::string& source
   evaluation.reject_unknown_keys();
   return config;
 }
+
+}  // namespace
 
 }  // namespace icl

@@ -39,8 +39,8 @@ struct StudyConfig {
   std::uint64_t seed = 1;
   std::uint32_t prompts = 0;
   SamplerChoice sampler = SamplerChoice::automatic;
-  std::vector<GridConfig> grids;  ///< [grid], or the blocks of [[grid]]
-  TrainingConfig training;  ///< the first of training_variants
+  std::vector<GridConfig> grids;                           ///< [grid], or the blocks of [[grid]]
+  TrainingConfig training;                                 ///< the first of training_variants
   std::vector<Variant<TrainingConfig>> training_variants;  ///< [training], one per combination
   DeepTrainingOptions models;  ///< [models]: Adam for the deep models; the first of model_variants
   std::vector<Variant<DeepTrainingOptions>> model_variants;
@@ -48,7 +48,12 @@ struct StudyConfig {
   std::vector<std::string> predictors;
 };
 
-StudyConfig parse_config_file(const std::string& path);
-StudyConfig parse_config_text(const std::string& text, const std::string& source);
+/// `overrides` are `--set section.key=value` items (study/config_section.hpp): applied to the
+/// parsed config and validated with it; the config's text is then the effective config in TOML,
+/// headed by a comment that names the file and the overrides.
+StudyConfig parse_config_file(const std::string& path,
+                              const std::vector<std::string>& overrides = {});
+StudyConfig parse_config_text(const std::string& text, const std::string& source,
+                              const std::vector<std::string>& overrides = {});
 
 }  // namespace icl

@@ -126,11 +126,13 @@ class PointStore {
     pending_.erase(point);
     ++points_done_;
     prompts_done_ += prompts_;
+    cost_done_ += result_.points.estimated_seconds[point];
     return true;
   }
 
   std::size_t points_done() const { return points_done_; }
   std::uint64_t prompts_done() const { return prompts_done_; }
+  double cost_done() const { return cost_done_; }
 
  private:
   struct PendingPoint {
@@ -143,6 +145,7 @@ class PointStore {
   std::map<std::size_t, PendingPoint> pending_;  ///< points with some chunks in
   std::size_t points_done_ = 0;
   std::uint64_t prompts_done_ = 0;
+  double cost_done_ = 0;  ///< estimated seconds of the points done
 };
 
 /// Rank 0's commits: the result goes to the partial file (atomically) at most every interval, so
@@ -200,7 +203,11 @@ class ProgressReport {
     const double elapsed = elapsed_seconds();
     const std::size_t done = store.points_done(), total = input_.total_points;
     const double rate = elapsed > 0 ? static_cast<double>(store.prompts_done()) / elapsed : 0.0;
-    const double eta = done > 0 ? elapsed * static_cast<double>(total - done) / done : NAN;
+    // By cost, not by count: points differ in cost by orders of magnitude (M, d, the model).
+    const double eta =
+        store.cost_done() > 0
+            ? elapsed * std::max(0.0, input_.total_cost - store.cost_done()) / store.cost_done()
+            : NAN;
     char line[200];
     std::snprintf(
         line, sizeof line, "points %zu/%zu  %.3g prompts/s  elapsed %.0f s  ETA %s", done, total,

@@ -18,8 +18,9 @@ enum class ProgressMode { automatic, on, off };
 
 struct EngineInput {
   const Study* study = nullptr;
-  std::vector<WorkUnit> my_units;        ///< this rank's work: chunks of points, in point order
-  std::size_t total_points = 0;          ///< points this run evaluates on all ranks
+  std::vector<WorkUnit> my_units;  ///< this rank's work: chunks of points, in point order
+  std::size_t total_points = 0;    ///< points this run evaluates on all ranks
+  double total_cost = 0;  ///< their estimated seconds (the cost model), which the ETA divides
   std::vector<SettingModel> models;      ///< per training setting, when trained
   ResultData* result = nullptr;          ///< rank 0: the file's contents, updated in place
   std::string partial_path, final_path;  ///< rank 0

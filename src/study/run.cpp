@@ -14,6 +14,7 @@
 #include <omp.h>
 #include <unistd.h>
 
+#include <chrono>
 #include <cstring>
 #include <filesystem>
 #include <functional>
@@ -153,6 +154,10 @@ ResultData prepare_result(const Study& study, const RunOptions& options, const s
   return result;
 }
 
+double seconds_since(std::chrono::steady_clock::time_point start) {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+}
+
 /// What the phases share, on every rank.
 struct RunState {
   std::optional<Study> study;
@@ -171,7 +176,7 @@ int prepare_phase(const Communicator& comm, const RunOptions& options, RunState&
   Shard shard;
   const int code = on_rank0_then_share(comm, [&] {
     shard = Shard::parse(options.shard, "--shard");
-    study = expand_study(parse_config_file(options.config));
+    study = expand_study(parse_config_file(options.config, options.overrides));
     if (static_cast<std::size_t>(shard.count) > study->points.size())
       throw ConfigError(
           "--shard: K = " + std::to_string(shard.count) + " shards of a study of " +
@@ -240,6 +245,10 @@ int training_phase(const Communicator& comm, RunState& run, std::vector<SettingM
         training_cost(study->settings[s], models_of(config, study->settings[s])));
   const auto trainers = balanced_partition(training_costs, comm.size());
   std::map<std::size_t, ModelRecord> trained;
+  double my_cost_total = 0, my_cost_done = 0;
+  for (std::size_t k = 0; k < to_train.size(); ++k)
+    if (trainers[k] == comm.rank()) my_cost_total += training_costs[k];
+  const auto training_start = std::chrono::steady_clock::now();
   int my_error = 0;
   std::string my_message;
   for (std::size_t k = 0; k < to_train.size(); ++k) {
@@ -248,12 +257,16 @@ int training_phase(const Communicator& comm, RunState& run, std::vector<SettingM
       const TrainingSetting& setting = study->settings[to_train[k]];
       install_checkpoints(report_progress,
                           "rank " + std::to_string(comm.rank()) + ", training " + setting.key);
-      trained[k] =
-          train_setting(setting, training_of(config, setting), models_of(config, setting),
+      trained[k] = train_setting(setting, training_of(config, setting), models_of(config, setting),
                                  config.seed, config.sweep.validation_prompts);
-      if (report_progress)
-        std::fprintf(stderr, "icl-study: rank %d: trained %s (%zu of %zu)\n", comm.rank(),
-                     study->settings[to_train[k]].key.c_str(), k + 1, to_train.size());
+      if (report_progress) {
+        // This rank's ETA by the cost model: its remaining settings at the pace so far.
+        my_cost_done += training_costs[k];
+        const double elapsed = seconds_since(training_start);
+        const double eta = elapsed * (my_cost_total - my_cost_done) / my_cost_done;
+        std::fprintf(stderr, "icl-study: rank %d: trained %s (%zu of %zu), training ETA %.0f s\n",
+                     comm.rank(), setting.key.c_str(), k + 1, to_train.size(), eta);
+      }
     } catch (const Error& e) {
       my_error = e.exit_code();
       my_message = e.what();
@@ -310,6 +323,8 @@ int evaluation_phase(const Communicator& comm, const RunOptions& options, RunSta
   for (std::size_t k = 0; k < plan.units.size(); ++k)
     if (plan.owners[k] == comm.rank()) input.my_units.push_back(plan.units[k]);
   input.total_points = pending.size();
+  if (comm.rank() == 0)  // the collector's ETA: the same cost model as the file's column
+    for (std::size_t i : pending) input.total_cost += run.result.points.estimated_seconds[i];
   input.models = std::move(models);
   input.result = &run.result;
   input.partial_path = run.partial;

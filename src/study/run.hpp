@@ -9,14 +9,16 @@
 #include "parallel/communicator.hpp"
 
 #include <string>
+#include <vector>
 
 namespace icl {
 
 /// The command line's options (README "Command line").
 struct RunOptions {
   std::string config, output;
-  std::string shard;              ///< "I/K", or empty for the whole study
-  std::string progress = "auto";  ///< "auto", "on" or "off"
+  std::string shard;                   ///< "I/K", or empty for the whole study
+  std::string progress = "auto";       ///< "auto", "on" or "off"
+  std::vector<std::string> overrides;  ///< --set section.key=value
   bool resume = false, force = false;
   int threads = 0;
   double commit_seconds = 2.0;

@@ -20,10 +20,9 @@ std::vector<Candidate> rank_candidates(const ResultData& data, const std::string
       throw ConfigError(path + ": model " + model.key +
                         " has no validation loss (written before selection existed: train it "
                         "again with this version)");
-    const std::string group = "d=" + std::to_string(model.dim) +
-                              ";N=" + std::to_string(model.train_length) +
-                              ";covariance=" + model.covariance + ";task=" + model.task +
-                              ";model=" + model.model;
+    const std::string group =
+        "d=" + std::to_string(model.dim) + ";N=" + std::to_string(model.train_length) +
+        ";covariance=" + model.covariance + ";task=" + model.task + ";model=" + model.model;
     const auto text = model.texts.find("training");
     const std::string training = text == model.texts.end() ? "" : text->second;
     const auto replicate = model.numbers.find("replicate");
@@ -67,9 +66,8 @@ std::vector<Candidate> rank_candidates(const ResultData& data, const std::string
     return a.validation_loss < b.validation_loss;
   });
   for (std::size_t c = 0; c < candidates.size(); ++c)
-    candidates[c].rank = c > 0 && candidates[c - 1].group == candidates[c].group
-                             ? candidates[c - 1].rank + 1
-                             : 1;
+    candidates[c].rank =
+        c > 0 && candidates[c - 1].group == candidates[c].group ? candidates[c - 1].rank + 1 : 1;
   return candidates;
 }
 

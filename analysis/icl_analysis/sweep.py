@@ -1,0 +1,72 @@
+"""Training sweeps: the winner of each group by validation loss (the same ranking as
+`icl-study select`, never by test risk), and the test risk of the winner's points with its mean
+and spread over replicates and a bootstrap interval over seeds and prompts."""
+import numpy as np
+
+from .load import load, load_models
+
+
+def _text(value):
+    return value.decode() if isinstance(value, bytes) else str(value)
+
+
+def _group(attrs):
+    """The selection group of a model, named as icl-study select names it."""
+    return (f"d={int(attrs['d'])};N={int(attrs['N'])};covariance={_text(attrs['covariance'])};"
+            f"task={_text(attrs['task'])};model={_text(attrs['model'])}")
+
+
+def candidates(path):
+    """{group: {training label: [validation loss of each replicate]}}, groups as icl-study select
+    names them ("d=5;N=10;covariance=identity;task=linear;model=lsa-2")."""
+    result = {}
+    for key, entry in load_models(path).items():
+        attrs = entry["attrs"]
+        if "validation_loss" not in attrs:
+            raise ValueError(f"{path}: model {key} has no validation loss (written before "
+                             "selection existed)")
+        label = _text(attrs.get("training", ""))
+        result.setdefault(_group(attrs), {}).setdefault(label, []).append(float(attrs["validation_loss"]))
+    return result
+
+
+def winners(path, predictor="lsa", bootstrap=2000, seed=0):
+    """One row per point axes (d, N, M, shift, covariance, task, model) of each group's winning
+    variant: the test risk of `predictor` averaged over the replicates, its spread (standard
+    deviation over replicates) and a 95% bootstrap interval that resamples the replicates (seeds)
+    and redraws each estimate from its standard error (prompts)."""
+    data = load(path)
+    points = data["points"]
+    models = load_models(path)
+    best = {}
+    for group, variants in candidates(path).items():
+        label = min(variants, key=lambda name: np.mean(variants[name]))
+        best[group] = label
+    winning_keys = set()
+    for key, entry in models.items():
+        attrs = entry["attrs"]
+        if best.get(_group(attrs)) == _text(attrs.get("training", "")):
+            winning_keys.add(key)
+    estimates = data["estimates"][predictor]
+    series = {}
+    for i in np.flatnonzero(points["status"] == 1):
+        if points["model_key"][i] not in winning_keys:
+            continue
+        axes = tuple(points[c][i] for c in ("d", "N", "M", "shift", "covariance", "task", "model"))
+        series.setdefault((axes, points["training"][i]), []).append(
+            (estimates["risk"][i], estimates["stderr"][i]))
+    rng = np.random.default_rng(seed)
+    rows = []
+    for (axes, label), values in series.items():
+        risks = np.array([v[0] for v in values])
+        errors = np.array([v[1] for v in values])
+        k = len(risks)
+        picks = rng.integers(0, k, size=(bootstrap, k))
+        draws = (risks[picks] + rng.normal(0.0, 1.0, size=(bootstrap, k)) * errors[picks]).mean(axis=1)
+        low, high = np.quantile(draws, [0.025, 0.975])
+        rows.append(dict(zip(("d", "N", "M", "shift", "covariance", "task", "model"), axes),
+                         training=label, predictor=predictor, replicates=k,
+                         mean=float(risks.mean()),
+                         spread=float(risks.std(ddof=1)) if k > 1 else float("nan"),
+                         low=float(low), high=float(high)))
+    return rows
