@@ -193,7 +193,9 @@ def write_report(path, folder):
     claims = compute_claims(t, fits, slopes, models, rate_rows)
 
     attrs = data["attrs"]
-    done, total = int((data["points"]["status"] == 1).sum()), len(data["points"]["status"])
+    status = data["points"]["status"]
+    # Points of candidates dropped by successive halving (status 2) are not part of the study.
+    done, total = int((status == 1).sum()), int((status != 2).sum())
     flagged = [r for r in agreement_rows if r["flagged"]]
     lines = [f"# icl-study report: {attrs.get('study')}", "",
              f"File `{os.path.basename(path)}`: {done} of {total} points done, seed {attrs.get('seed')}, "

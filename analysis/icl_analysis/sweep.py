@@ -18,13 +18,16 @@ def _group(attrs):
 
 def candidates(path):
     """{group: {training label: [validation loss of each replicate]}}, groups as icl-study select
-    names them ("d=5;N=10;covariance=identity;task=linear;model=lsa-2")."""
+    names them ("d=5;N=10;covariance=identity;task=linear;model=lsa-2"); models that successive
+    halving dropped are left out (their losses are from fewer steps)."""
     result = {}
     for key, entry in load_models(path).items():
         attrs = entry["attrs"]
         if "validation_loss" not in attrs:
             raise ValueError(f"{path}: model {key} has no validation loss (written before "
                              "selection existed)")
+        if "eliminated_at_steps" in attrs:
+            continue  # dropped by successive halving: its loss is from fewer steps
         label = _text(attrs.get("training", ""))
         result.setdefault(_group(attrs), {}).setdefault(label, []).append(float(attrs["validation_loss"]))
     return result

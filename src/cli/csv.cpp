@@ -39,9 +39,8 @@ std::string csv_number(std::optional<double> value) {
 void write_export_header(std::ostream& out) {
   out << "point";
   const PointTable empty;
-  for_each_export_column(empty, [&](const char* name, const auto&, const auto*) {
-    out << ',' << name;
-  });
+  for_each_export_column(empty,
+                         [&](const char* name, const auto&, const auto*) { out << ',' << name; });
   out << ",predictor,risk,stderr,prompts,theory\n";
 }
 
@@ -64,9 +63,9 @@ void write_export_row(std::ostream& out, const ExportRow& row) {
       << csv_number(row.theory) << '\n';
 }
 
-PointTable single_point_table(std::int64_t dim, std::int64_t train_length,
-                              std::int64_t test_length, const std::string& shift,
-                              const std::string& covariance, const std::string& task) {
+PointTable single_point_table(std::int64_t dim, std::int64_t train_length, std::int64_t test_length,
+                              const std::string& shift, const std::string& covariance,
+                              const std::string& task) {
   PointTable table;
   table.dim = {dim};
   table.train_length = {train_length};

@@ -28,6 +28,8 @@ int run_export(const std::string& path, const std::string& format, bool selected
   write_export_header(std::cout);
   for (std::size_t i = 0; i < data.points.size(); ++i) {
     if (selected_only && !selected.count(data.points.model_key[i])) continue;
+    // Points of candidates successive halving dropped have no results, and never will.
+    if (data.points.status[i] == point_status::eliminated) continue;
     for (const auto& columns : data.predictors) {
       ExportRow row;
       row.points = &data.points;
@@ -48,16 +50,22 @@ int run_export(const std::string& path, const std::string& format, bool selected
 int run_info(const std::string& path) {
   const ResultData data = read_result_file(path);
   const auto& p = data.provenance;
-  std::size_t done = 0;
-  for (auto s : data.points.status) done += s;
+  std::size_t done = 0, eliminated = 0;
+  for (auto s : data.points.status) {
+    done += s == point_status::done;
+    eliminated += s == point_status::eliminated;
+  }
   std::cout << path << "\n  study " << p.study << ", seed " << p.seed << ", shard " << p.shard
             << "\n  written by " << p.program << ' ' << p.version << " (commit " << p.git_commit
             << ") on " << p.hostname << " at " << p.created << "\n  " << p.mpi_ranks
             << " MPI ranks x " << p.omp_threads << " OpenMP threads; rng " << p.rng << '\n';
   for (const auto& [key, value] : p.slurm) std::cout << "  " << key << " = " << value << '\n';
   std::cout << "  points: " << done << " of " << data.points.size() << " done"
-            << (done == data.points.size() ? " (complete)"
-                                           : " (incomplete: continue with --resume)")
+            << (eliminated ? ", " + std::to_string(eliminated) +
+                                 " not evaluated (their models were dropped by successive halving)"
+                           : std::string())
+            << (done + eliminated == data.points.size() ? " (complete)"
+                                                        : " (incomplete: continue with --resume)")
             << "\n  models: " << data.models.size() << '\n';
   std::printf("  %-12s %8s %14s %14s %10s\n", "predictor", "points", "mean |z|", "max |z|",
               "|z| > 4");
@@ -125,10 +133,10 @@ int run_merge(const std::vector<std::string>& inputs, const std::string& output,
   for (std::size_t k = 0; k < shards.size(); ++k) {
     const auto& s = shards[k];
     for (std::size_t i = 0; i < s.points.size(); ++i) {
-      if (s.points.status[i] != 1) continue;
-      if (merged.points.status[i] == 1)
+      if (s.points.status[i] == point_status::pending) continue;
+      if (merged.points.status[i] != point_status::pending)
         throw ConfigError(inputs[k] + ": point " + std::to_string(i) + " is also in another shard");
-      merged.points.status[i] = 1;
+      merged.points.status[i] = s.points.status[i];
       merged.points.seconds[i] = s.points.seconds[i];
       for (std::size_t p = 0; p < merged.predictors.size(); ++p) {
         merged.predictors[p].risk[i] = s.predictors[p].risk[i];
@@ -139,7 +147,7 @@ int run_merge(const std::vector<std::string>& inputs, const std::string& output,
     for (const auto& model : s.models) models.emplace(model.key, &model);
   }
   for (std::size_t i = 0; i < merged.points.size(); ++i)
-    if (merged.points.status[i] != 1)
+    if (merged.points.status[i] == point_status::pending)
       throw ConfigError(
           "merge: point " + std::to_string(i) +
           " is pending in every shard (an unfinished shard? continue it with --resume)");
@@ -165,9 +173,8 @@ CommandAction register_export_command(CLI::App& app) {
   command->add_flag("--selected", *selected,
                     "only the points of each sweep group's winner by validation loss "
                     "(icl-study select)");
-  return [path, format, selected](CommandContext&) {
-    return run_export(*path, *format, *selected);
-  };
+  return
+      [path, format, selected](CommandContext&) { return run_export(*path, *format, *selected); };
 }
 
 CommandAction register_info_command(CLI::App& app) {

@@ -2,6 +2,7 @@
 #include "cli/commands.hpp"
 #include "evaluation/monte_carlo.hpp"
 #include "parallel/partition.hpp"
+#include "study/halving.hpp"
 #include "study/study.hpp"
 
 #include <algorithm>
@@ -78,6 +79,17 @@ int run_plan(const std::string& path, int ranks, const std::vector<std::string>&
         "busiest of %d ranks\n",
         study.settings.size(), sum, *std::max_element(training_loads.begin(), training_loads.end()),
         ranks);
+    if (study.config.sweep.halving) {
+      std::vector<std::size_t> all(study.settings.size());
+      std::iota(all.begin(), all.end(), std::size_t(0));
+      const auto budgets = halving_budgets(study.config.sweep);
+      std::printf(
+          "successive halving: %zu rungs (steps %u to %u, eta %d), estimated %.1f core-seconds "
+          "of training (%.0f%% of the above); the points of dropped candidates are not "
+          "evaluated\n",
+          budgets.size(), budgets.front(), budgets.back(), study.config.sweep.eta,
+          halving_training_cost(study, all), 100 * halving_training_cost(study, all) / sum);
+    }
   }
   return 0;
 }

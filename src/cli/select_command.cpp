@@ -18,13 +18,15 @@ int run_select(const std::string& path, const std::string& by) {
   const ResultData data = read_result_file(path);
   const auto candidates = rank_candidates(data, path);
   std::cout << "d,N,covariance,task,model,training,replicates,validation_loss,validation_spread,"
-               "validation_stderr,rank,selected\n";
+               "validation_stderr,rank,selected,eliminated_at_steps\n";
   for (const auto& c : candidates)
     std::cout << c.dim << ',' << c.train_length << ',' << csv_field(c.covariance) << ','
               << csv_field(c.task) << ',' << csv_field(c.model) << ',' << csv_field(c.training)
               << ',' << c.replicates << ',' << csv_number(c.validation_loss) << ','
               << csv_number(c.validation_spread) << ',' << csv_number(c.validation_stderr) << ','
-              << c.rank << ',' << (c.rank == 1 ? 1 : 0) << '\n';
+              << c.rank << ',' << (c.rank == 1 ? 1 : 0) << ','
+              << (c.eliminated_at_steps ? std::to_string(c.eliminated_at_steps) : std::string())
+              << '\n';
   return 0;
 }
 

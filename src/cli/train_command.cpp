@@ -40,6 +40,10 @@ std::string summary(const ModelRecord& model) {
 
 int run_train(const TrainOptions& options) {
   const Study study = expand_study(parse_config_file(options.config, options.overrides));
+  if (study.config.sweep.halving)
+    throw ConfigError(study.config.source +
+                      ": [sweep] strategy = \"halving\" chooses its models while training; "
+                      "`train` trains every setting in full: use `icl-study run`");
   check_output_path(options.output, options.force, "use --force to replace it");
   check_output_folder(options.output);
   const OutputLock lock(options.output, "train " + options.config);

@@ -288,9 +288,9 @@ ResultData read_result_contents(const h5::Handle& file, const std::string& path)
     check_length(column.size(), std::string("/points/") + name);
   });
   for (auto status : data.points.status)
-    if (status > 1)
+    if (status > point_status::eliminated)
       throw ConfigError(path + ": /points/status holds " + std::to_string(status) +
-                        ", expected 0 or 1 (damaged file)");
+                        ", expected 0, 1 or 2 (damaged file)");
 
   h5::Handle estimates = h5::open_group(file, "estimates");
   h5::Handle theory = h5::open_group(file, "theory");
@@ -326,10 +326,28 @@ ResultData read_result_contents(const h5::Handle& file, const std::string& path)
     for (const auto& child : h5::list_children(group))
       if (child != "W_PV" && child != "W_KQ" && child != "loss")
         model.curves[child] = h5::read_doubles(group, child);
-    for (const char* name :
-         {"converged", "loss_gap", "seconds", "final_distance", "steps", "depth", "heads",
-          "replicate", "learning_rate", "warmup_fraction", "decay_factor", "sigma", "batch",
-          "decay_every", "validation_loss", "validation_stderr"})
+    for (const char* name : {"converged",
+                             "loss_gap",
+                             "seconds",
+                             "final_distance",
+                             "steps",
+                             "depth",
+                             "heads",
+                             "replicate",
+                             "learning_rate",
+                             "warmup_fraction",
+                             "decay_factor",
+                             "sigma",
+                             "batch",
+                             "decay_every",
+                             "validation_loss",
+                             "validation_stderr",
+                             "trained_steps",
+                             "eliminated_at_steps",
+                             "state_initial_loss",
+                             "state_last_finite_loss",
+                             "state_loss_since_record",
+                             "state_steps_since_record"})
       if (h5::has_attribute(group, name))
         model.numbers[name] = h5::read_double_attribute(group, name);
     for (const char* name : {"training", "optimiser", "schedule", "init"})

@@ -46,6 +46,14 @@ struct Provenance {
   std::map<std::string, std::string> slurm;  ///< SLURM_JOB_ID etc., when run under Slurm
 };
 
+/// /points/status.
+namespace point_status {
+constexpr std::uint8_t pending = 0;
+constexpr std::uint8_t done = 1;
+/// Not evaluated, and never to be: successive halving dropped the point's model.
+constexpr std::uint8_t eliminated = 2;
+}  // namespace point_status
+
 /// One row per grid point.
 struct PointTable {
   std::vector<std::int64_t> dim, train_length, test_length;
@@ -63,7 +71,7 @@ struct PointTable {
   std::vector<std::int64_t> decay_every;
   std::vector<double> decay_factor, sigma;
   std::vector<std::string> init, model_key;
-  std::vector<std::uint8_t> status;       ///< 0 pending, 1 done
+  std::vector<std::uint8_t> status;       ///< point_status: 0 pending, 1 done, 2 eliminated
   std::vector<double> seconds;            ///< wall time of the point's evaluation (0 while pending)
   std::vector<double> estimated_seconds;  ///< the partition's cost model for the point
   std::vector<std::string> theory_source;  ///< "closed-form", "monte-carlo" or "none"

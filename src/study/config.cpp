@@ -101,6 +101,51 @@ void parse_models(Section& section, DeepTrainingOptions& options) {
   parse_minibatch(section, options, true);
 }
 
+/// `[sweep] strategy`, `eta`, `min_steps`, `max_steps`. Under halving every minibatch run's length
+/// is max_steps (its warm-up and schedule are those of the whole run, so a candidate stopped at a
+/// rung and continued later is the same model): a `steps` key is then an error, not overridden.
+void parse_halving(Section& sweep, StudyConfig& config, const toml::table* training,
+                   const toml::table* models) {
+  const std::string strategy = sweep.choice("strategy", "grid", {"grid", "halving"});
+  config.sweep.halving = strategy == "halving";
+  if (!config.sweep.halving) {
+    for (const char* key : {"eta", "min_steps", "max_steps"})
+      if (sweep.has(key)) sweep.fail(key, "applies only with strategy = \"halving\"");
+    return;
+  }
+  config.sweep.eta = static_cast<int>(sweep.integer_or("eta", config.sweep.eta, 2, 1000));
+  config.sweep.max_steps = static_cast<std::uint32_t>(sweep.integer("max_steps", 1, 100000000));
+  config.sweep.min_steps = static_cast<std::uint32_t>(sweep.integer("min_steps", 1, 100000000));
+  if (config.sweep.min_steps > config.sweep.max_steps)
+    sweep.fail("min_steps",
+               "expected at most max_steps = " + std::to_string(config.sweep.max_steps) + ", got " +
+                   std::to_string(config.sweep.min_steps));
+  bool minibatch = false;
+  for (const auto& grid : config.grids)
+    for (const auto& model : grid.model) minibatch = minibatch || model != "lsa";
+  for (const auto& variant : config.training_variants)
+    minibatch = minibatch || trains_on_configured_task(variant.options.method);
+  if (!minibatch)
+    sweep.fail("strategy",
+               "successive halving needs models trained by sgd or adam (lsa-L or "
+               "softmax-L-H models, or [training] method = \"sgd\" or \"adam\")");
+  auto set_steps = [&](const toml::table* table, const char* name, MinibatchOptions& options) {
+    if (table && table->contains("steps"))
+      sweep.fail("strategy", std::string("halving sets the steps of every run to max_steps; "
+                                         "remove [") +
+                                 name + "] steps");
+    options.steps = config.sweep.max_steps;
+    if (auto problem = minibatch_budget_problem(options.steps, options.batch))
+      sweep.fail("max_steps", *problem);
+  };
+  for (auto& variant : config.training_variants)
+    if (trains_on_configured_task(variant.options.method))
+      set_steps(training, "training", variant.options.stochastic);
+  for (auto& variant : config.model_variants) set_steps(models, "models", variant.options);
+  config.training = config.training_variants.front().options;
+  config.models = config.model_variants.front().options;
+}
+
 /// One [grid] table (or one element of [[grid]]): lists whose Cartesian product is a block of
 /// points.
 /// The points a block (or, with `study_points`, the whole study) expands to must fit in memory
@@ -304,6 +349,7 @@ StudyConfig parse_config_table(const toml::table& root, const std::string& text,
       static_cast<int>(sweep.integer_or("replicates", config.sweep.replicates, 1, 1000));
   config.sweep.validation_prompts = static_cast<std::uint32_t>(
       sweep.integer_or("validation_prompts", config.sweep.validation_prompts, 2, 100000000));
+  parse_halving(sweep, config, table("training"), table("models"));
   sweep.reject_unknown_keys();
 
   Section evaluation(table("evaluation"), "evaluation", source);

@@ -30,6 +30,12 @@ struct Variant {
 struct SweepConfig {
   int replicates = 1;  ///< independently initialised and sampled models per training setting
   std::uint32_t validation_prompts = 4096;  ///< held-out prompts of each model's validation loss
+  /// Successive halving (README "Training sweeps"): every candidate of a group trains for
+  /// min_steps, the best 1/eta of the variants by validation loss continue to min_steps·eta, and
+  /// so on up to max_steps, which is every minibatch model's `steps`.
+  bool halving = false;
+  int eta = 3;
+  std::uint32_t min_steps = 0, max_steps = 0;
 };
 
 struct StudyConfig {

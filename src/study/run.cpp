@@ -7,9 +7,11 @@
 #include "parallel/partition.hpp"
 #include "study/checkpoints.hpp"
 #include "study/engine.hpp"
+#include "study/halving.hpp"
 #include "study/provenance.hpp"
 #include "study/shard.hpp"
 #include "study/study.hpp"
+#include "training/rung_training.hpp"
 
 #include <omp.h>
 #include <unistd.h>
@@ -204,68 +206,66 @@ int prepare_phase(const Communicator& comm, const RunOptions& options, RunState&
   return 0;
 }
 
-/// (2) Training: each needed setting once, on the rank the cost-balanced split names.
-int training_phase(const Communicator& comm, RunState& run, std::vector<SettingModel>& models) {
-  const auto& study = run.study;
-  ResultData& result = run.result;
-  const auto& pending = run.pending;
-  const std::string& partial = run.partial;
-  const bool report_progress = run.report_progress;
-  const auto& config = study->config;
-  const bool needs_model = needs_trained_models(config);
-  models.assign(study->settings.size(), SettingModel());
-  std::vector<std::size_t> to_train;
-  if (needs_model) {
-    std::vector<bool> needed(study->settings.size(), false);
-    for (std::size_t i : pending) needed[study->points[i].setting] = true;
-    std::vector<std::uint8_t> have(study->settings.size(), 0);
-    if (comm.rank() == 0)
-      for (const auto& model : result.models)
-        for (std::size_t s = 0; s < study->settings.size(); ++s)
-          if (study->settings[s].key == model.key) have[s] = 1;
-    comm.broadcast(have, 0);
-    for (std::size_t s = 0; s < needed.size(); ++s) {
-      if (!needed[s]) continue;
-      if (have[s]) {
-        // Resumed: the model is in the file; rank 0 sends it to everyone.
-        std::vector<std::uint8_t> bytes;
-        if (comm.rank() == 0)
-          for (const auto& model : result.models)
-            if (model.key == study->settings[s].key) bytes = encode_model(model);
-        comm.broadcast(bytes, 0);
-        models[s] = parameters_of(decode_model(bytes));
-      } else {
-        to_train.push_back(s);
-      }
+/// One piece of the training phase: a setting's whole run (until == 0), or its run to step
+/// `until` continued from `earlier` (successive halving's rungs).
+struct TrainingJob {
+  std::size_t setting = 0;
+  std::uint32_t until = 0;
+  const ModelRecord* earlier = nullptr;  ///< the record of its last rung (every rank has it)
+  double cost = 0;                       ///< the cost model's seconds
+};
+
+/// Rank 0 keeps one record per key: a rung's record replaces the last.
+void keep_record(ResultData& result, ModelRecord record) {
+  for (auto& model : result.models)
+    if (model.key == record.key) {
+      model = std::move(record);
+      return;
     }
-  }
-  std::vector<double> training_costs;
-  for (std::size_t s : to_train)
-    training_costs.push_back(
-        training_cost(study->settings[s], models_of(config, study->settings[s])));
-  const auto trainers = balanced_partition(training_costs, comm.size());
+  result.models.push_back(std::move(record));
+}
+
+/// Train `jobs` on the ranks the cost-balanced split names; every finished record reaches every
+/// rank (`done[k]`, empty where a stop came first) and rank 0's partial file. Returns 0 or the
+/// exit code (75 after a stop, with what finished committed).
+int train_jobs(const Communicator& comm, RunState& run, const std::vector<TrainingJob>& jobs,
+               std::vector<std::optional<ModelRecord>>& done) {
+  const auto& study = run.study;
+  const auto& config = study->config;
+  const bool report_progress = run.report_progress;
+  std::vector<double> costs;
+  for (const auto& job : jobs) costs.push_back(job.cost);
+  const auto trainers = balanced_partition(costs, comm.size());
   std::map<std::size_t, ModelRecord> trained;
   double my_cost_total = 0, my_cost_done = 0;
-  for (std::size_t k = 0; k < to_train.size(); ++k)
-    if (trainers[k] == comm.rank()) my_cost_total += training_costs[k];
+  for (std::size_t k = 0; k < jobs.size(); ++k)
+    if (trainers[k] == comm.rank()) my_cost_total += costs[k];
   const auto training_start = std::chrono::steady_clock::now();
   int my_error = 0;
   std::string my_message;
-  for (std::size_t k = 0; k < to_train.size(); ++k) {
+  for (std::size_t k = 0; k < jobs.size(); ++k) {
     if (trainers[k] != comm.rank() || my_error) continue;
     try {
-      const TrainingSetting& setting = study->settings[to_train[k]];
+      const TrainingJob& job = jobs[k];
+      const TrainingSetting& setting = study->settings[job.setting];
       install_checkpoints(report_progress,
                           "rank " + std::to_string(comm.rank()) + ", training " + setting.key);
-      trained[k] = train_setting(setting, training_of(config, setting), models_of(config, setting),
-                                 config.seed, config.sweep.validation_prompts);
+      const auto& training = training_of(config, setting);
+      const auto& models = models_of(config, setting);
+      const auto validation = config.sweep.validation_prompts;
+      trained[k] = job.until == 0
+                       ? train_setting(setting, training, models, config.seed, validation)
+                       : train_setting_to(setting, training, models, config.seed, validation,
+                                          job.until, job.earlier);
       if (report_progress) {
-        // This rank's ETA by the cost model: its remaining settings at the pace so far.
-        my_cost_done += training_costs[k];
+        // This rank's ETA by the cost model: its remaining jobs at the pace so far.
+        my_cost_done += costs[k];
         const double elapsed = seconds_since(training_start);
         const double eta = elapsed * (my_cost_total - my_cost_done) / my_cost_done;
-        std::fprintf(stderr, "icl-study: rank %d: trained %s (%zu of %zu), training ETA %.0f s\n",
-                     comm.rank(), setting.key.c_str(), k + 1, to_train.size(), eta);
+        std::fprintf(stderr, "icl-study: rank %d: trained %s%s (%zu of %zu), training ETA %.0f s\n",
+                     comm.rank(), setting.key.c_str(),
+                     job.until ? (" to step " + std::to_string(job.until)).c_str() : "", k + 1,
+                     jobs.size(), eta);
       }
     } catch (const Error& e) {
       my_error = e.exit_code();
@@ -287,28 +287,160 @@ int training_phase(const Communicator& comm, RunState& run, std::vector<SettingM
   }
   // Every model that finished reaches rank 0 and the partial file, also when a signal stopped
   // the others: --resume then trains only what is missing.
+  done.assign(jobs.size(), std::nullopt);
   std::size_t kept = 0;
-  for (std::size_t k = 0; k < to_train.size(); ++k) {
+  for (std::size_t k = 0; k < jobs.size(); ++k) {
     std::vector<std::uint8_t> bytes;
     if (trainers[k] == comm.rank() && trained.count(k)) bytes = encode_model(trained.at(k));
     comm.broadcast(bytes, trainers[k]);
     if (bytes.empty()) continue;  // stopped before this one finished
-    ModelRecord model = decode_model(bytes);
-    models[to_train[k]] = parameters_of(model);
-    if (comm.rank() == 0) result.models.push_back(std::move(model));
+    done[k] = decode_model(bytes);
+    if (comm.rank() == 0) keep_record(run.result, *done[k]);
     ++kept;
   }
   if (kept > 0 || stopped) {
-    code = on_rank0_then_share(comm, [&] { commit_partial(result, partial); });
+    code = on_rank0_then_share(comm, [&] { commit_partial(run.result, run.partial); });
     if (code != 0) return code;
   }
   if (stopped) {
     if (comm.rank() == 0)
-      std::cerr << "icl-study: stopped by signal during training; " << kept << " of "
-                << to_train.size() << " models trained now, saved in " << partial
-                << " (continue with --resume)\n";
+      std::cerr << "icl-study: stopped by signal during training; " << kept << " of " << jobs.size()
+                << " models trained now, saved in " << run.partial << " (continue with --resume)\n";
     return exit_code::stopped;
   }
+  return 0;
+}
+
+/// The validation loss of a record at its rung of `budget` steps (recorded when it got there).
+double rung_loss(const ModelRecord& model, std::uint32_t budget) {
+  const auto steps = model.curves.find("rung_steps");
+  const auto losses = model.curves.find("rung_validation_loss");
+  if (steps != model.curves.end() && losses != model.curves.end())
+    for (std::size_t k = 0; k < steps->second.size() && k < losses->second.size(); ++k)
+      if (steps->second[k] == budget) return losses->second[k];
+  throw ConfigError("model " + model.key + " was trained past step " + std::to_string(budget) +
+                    " without a validation loss there (damaged file?)");
+}
+
+/// Successive halving over the needed settings' groups: rung by rung, the candidates still in
+/// train to the rung's budget (continuing from their records), then each group keeps the best
+/// 1/eta of its variants. Records of rungs a resumed file already holds are not trained again:
+/// their recorded losses make the same choices. `records` holds, on every rank, the file's
+/// record of each setting; `eliminated` gets the settings dropped.
+int halving_phase(const Communicator& comm, RunState& run, std::vector<std::size_t> alive,
+                  std::vector<std::optional<ModelRecord>>& records, std::vector<bool>& eliminated) {
+  const auto& study = *run.study;
+  const auto& sweep = study.config.sweep;
+  const auto budgets = halving_budgets(sweep);
+  for (std::size_t r = 0; r < budgets.size(); ++r) {
+    std::map<std::size_t, double> losses;
+    std::vector<TrainingJob> jobs;
+    for (std::size_t s : alive) {
+      const auto& record = records[s];
+      if (record && trained_steps(*record) >= budgets[r]) {
+        losses[s] = rung_loss(*record, budgets[r]);
+        continue;
+      }
+      const TrainingSetting& setting = study.settings[s];
+      const auto& models = models_of(study.config, setting);
+      const double whole = training_cost(setting, models);
+      const std::uint32_t from = record ? trained_steps(*record) : 0;
+      jobs.push_back({s, budgets[r], record ? &*record : nullptr,
+                      whole * (budgets[r] - from) / sweep.max_steps});
+    }
+    if (run.report_progress && comm.rank() == 0)
+      std::fprintf(stderr, "icl-study: halving rung %zu of %zu: %zu candidates to step %u\n", r + 1,
+                   budgets.size(), alive.size(), budgets[r]);
+    if (!jobs.empty()) {
+      std::vector<std::optional<ModelRecord>> done;
+      if (const int code = train_jobs(comm, run, jobs, done); code != 0) return code;
+      for (std::size_t k = 0; k < jobs.size(); ++k) {
+        records[jobs[k].setting] = std::move(done[k]);
+        losses[jobs[k].setting] = records[jobs[k].setting]->numbers.at("validation_loss");
+      }
+    }
+    if (r + 1 == budgets.size()) break;
+    const auto survivors = halving_survivors(study, alive, losses, sweep.eta);
+    bool marked = false;
+    for (std::size_t s : alive) {
+      if (std::binary_search(survivors.begin(), survivors.end(), s)) continue;
+      eliminated[s] = true;
+      ModelRecord& record = *records[s];
+      if (record.numbers.count("eliminated_at_steps")) continue;
+      // Dropped here: it keeps its weights and curves, not the optimiser state.
+      record.numbers["eliminated_at_steps"] = budgets[r];
+      for (const char* name : {"state_first", "state_second"}) record.curves.erase(name);
+      for (const char* name : {"state_initial_loss", "state_last_finite_loss",
+                               "state_loss_since_record", "state_steps_since_record"})
+        record.numbers.erase(name);
+      if (comm.rank() == 0) keep_record(run.result, record);
+      marked = true;
+    }
+    if (marked)
+      if (const int code =
+              on_rank0_then_share(comm, [&] { commit_partial(run.result, run.partial); });
+          code != 0)
+        return code;
+    alive = survivors;
+  }
+  return 0;
+}
+
+/// (2) Training: each needed setting once, on the rank the cost-balanced split names (or, for
+/// successive halving, rung by rung); the points of settings halving drops are not evaluated.
+int training_phase(const Communicator& comm, RunState& run, std::vector<SettingModel>& models) {
+  const auto& study = run.study;
+  const auto& config = study->config;
+  models.assign(study->settings.size(), SettingModel());
+  if (!needs_trained_models(config)) return 0;
+  std::vector<bool> is_needed(study->settings.size(), false);
+  for (std::size_t i : run.pending) is_needed[study->points[i].setting] = true;
+  std::vector<std::size_t> needed;
+  for (std::size_t s = 0; s < is_needed.size(); ++s)
+    if (is_needed[s]) needed.push_back(s);
+  // A shard trains whole groups under halving, so that every shard makes the same choices.
+  const std::vector<std::size_t> candidates =
+      config.sweep.halving ? whole_groups(*study, needed) : needed;
+  // The file's records of these settings, on every rank (a resumed run continues from them).
+  std::vector<std::optional<ModelRecord>> records(study->settings.size());
+  for (std::size_t s : candidates) {
+    std::vector<std::uint8_t> bytes;
+    if (comm.rank() == 0)
+      for (const auto& model : run.result.models)
+        if (model.key == study->settings[s].key) bytes = encode_model(model);
+    comm.broadcast(bytes, 0);
+    if (!bytes.empty()) records[s] = decode_model(bytes);
+  }
+  std::vector<TrainingJob> whole;
+  std::vector<std::size_t> halved;
+  for (std::size_t s : candidates) {
+    const TrainingSetting& setting = study->settings[s];
+    if (config.sweep.halving && trains_in_steps(setting, training_of(config, setting)))
+      halved.push_back(s);
+    else if (is_needed[s] && !records[s])
+      whole.push_back({s, 0, nullptr, training_cost(setting, models_of(config, setting))});
+  }
+  if (!whole.empty()) {
+    std::vector<std::optional<ModelRecord>> done;
+    if (const int code = train_jobs(comm, run, whole, done); code != 0) return code;
+    for (std::size_t k = 0; k < whole.size(); ++k) records[whole[k].setting] = std::move(done[k]);
+  }
+  std::vector<bool> eliminated(study->settings.size(), false);
+  if (!halved.empty())
+    if (const int code = halving_phase(comm, run, halved, records, eliminated); code != 0)
+      return code;
+  for (std::size_t s : needed)
+    if (!eliminated[s]) models[s] = parameters_of(*records[s]);
+  // Points of dropped candidates are done with: status 2, never evaluated.
+  std::vector<std::size_t> evaluated;
+  for (std::size_t i : run.pending) {
+    if (!eliminated[study->points[i].setting]) {
+      evaluated.push_back(i);
+    } else if (comm.rank() == 0) {
+      run.result.points.status[i] = point_status::eliminated;
+    }
+  }
+  run.pending = std::move(evaluated);
   return 0;
 }
 

@@ -36,6 +36,9 @@ std::vector<Candidate> rank_candidates(const ResultData& data, const std::string
       candidate.task = model.task;
       candidate.model = model.model;
       candidate.training = training;
+      const auto eliminated = model.numbers.find("eliminated_at_steps");
+      if (eliminated != model.numbers.end())
+        candidate.eliminated_at_steps = static_cast<std::int64_t>(eliminated->second);
       candidates.push_back(candidate);
       losses.emplace_back();
       const auto error = model.numbers.find("validation_stderr");
@@ -61,8 +64,14 @@ std::vector<Candidate> rank_candidates(const ResultData& data, const std::string
         values.size() > 1 ? candidate.validation_spread / std::sqrt(k) : single_stderr[c];
   }
   // Rank within each group; ties (equal losses) keep the configured order of the variants.
+  // Under successive halving a candidate dropped later outranks one dropped earlier, whatever
+  // their losses (measured after different numbers of steps).
+  auto reached = [](const Candidate& c) {
+    return c.eliminated_at_steps == 0 ? INT64_MAX : c.eliminated_at_steps;
+  };
   std::stable_sort(candidates.begin(), candidates.end(), [&](const auto& a, const auto& b) {
     if (a.group != b.group) return group_order.at(a.group) < group_order.at(b.group);
+    if (reached(a) != reached(b)) return reached(a) > reached(b);
     return a.validation_loss < b.validation_loss;
   });
   for (std::size_t c = 0; c < candidates.size(); ++c)

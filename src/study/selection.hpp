@@ -15,13 +15,16 @@ struct Candidate {
   std::string group;  ///< "d=5;N=10;covariance=identity;task=linear;model=lsa-2"
   std::int64_t dim = 0, train_length = 0;
   std::string covariance, task, model;
-  std::string training;  ///< the variant's label ("" when nothing was swept)
+  std::string training;                 ///< the variant's label ("" when nothing was swept)
   std::vector<std::string> model_keys;  ///< one per replicate, by replicate
   int replicates = 0;
   double validation_loss = 0;    ///< mean over replicates
   double validation_spread = 0;  ///< standard deviation over replicates (NaN for one)
   double validation_stderr = 0;  ///< of the mean: over replicates, or the prompts' for one
   int rank = 0;                  ///< 1 = the best of its group
+  /// Successive halving dropped it at this rung (its losses are from there): ranked after the
+  /// candidates that went further. 0: trained in full.
+  std::int64_t eliminated_at_steps = 0;
 };
 
 /// Every candidate of every group, groups in the order of their first model, candidates by rank.

@@ -105,19 +105,19 @@ Study expand_study(StudyConfig config) {
     // A sweep multiplies the point by the variants of its model's training and by the replicates
     // (the variant fastest, then the replicate); nothing is multiplied when no model is trained.
     const bool trained = needs_trained_models(config);
-    const std::size_t variants =
-        !trained ? 1 : deep ? config.model_variants.size() : config.training_variants.size();
+    const std::size_t variants = !trained ? 1
+                                 : deep   ? config.model_variants.size()
+                                          : config.training_variants.size();
     const int replicates = trained ? config.sweep.replicates : 1;
     for (std::size_t variant = 0; variant < variants; ++variant)
       for (int replicate = 0; replicate < replicates; ++replicate) {
-        const std::string& label = deep ? config.model_variants[variant].label
-                                        : config.training_variants[variant].label;
+        const std::string& label =
+            deep ? config.model_variants[variant].label : config.training_variants[variant].label;
         // Replicate 0 and every variant share the unreplicated setting's streams (common random
         // numbers: candidates differ by their hyperparameters only); replicate r > 0 has its own.
         const std::string replicate_suffix =
             replicate > 0 ? ";replicate=" + std::to_string(replicate) : std::string();
-        const std::string key =
-            setting_key + (label.empty() ? "" : ";" + label) + replicate_suffix;
+        const std::string key = setting_key + (label.empty() ? "" : ";" + label) + replicate_suffix;
         if (!seen.insert(point_key + "|" + key).second) continue;  // repeated by another block
         auto [it, inserted] = setting_index.emplace(key, study.settings.size());
         if (inserted) {
@@ -236,8 +236,8 @@ ResultData empty_result(const Study& study, std::vector<ModelRecord> models) {
     data.points.task.push_back(point.task);
     data.points.model.push_back(point.model);
     const TrainingSetting& setting = study.settings[point.setting];
-    const TrainingColumns columns = training_columns(setting, training_of(config, setting),
-                                                     models_of(config, setting));
+    const TrainingColumns columns =
+        training_columns(setting, training_of(config, setting), models_of(config, setting));
     data.points.training.push_back(setting.variant_label);
     data.points.replicate.push_back(setting.replicate);
     data.points.optimiser.push_back(columns.optimiser);

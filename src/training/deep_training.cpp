@@ -26,10 +26,8 @@ double loss_gradient(const Prompt& prompt, const SoftmaxParameters& parameters,
 }
 
 template <typename Parameters>
-TrainingResult<Parameters> train_stack(const PromptLaw& law, int train_length,
-                                       Parameters parameters, const std::string& name,
-                                       const DeepTrainingOptions& options, std::uint64_t seed,
-                                       std::uint64_t setting) {
+MinibatchState<Parameters> start_stack(Parameters parameters, const DeepTrainingOptions& options,
+                                       std::uint64_t seed, std::uint64_t setting) {
   // Initial entries iid N(0, σ²), layer by layer, W^{PV} before W^{KQ}.
   RandomStream random(seed, {setting, 1, Stream::parameters});
   for (auto& layer : weight_pairs(parameters)) {
@@ -38,21 +36,48 @@ TrainingResult<Parameters> train_stack(const PromptLaw& law, int train_length,
     layer.value_projection *= options.sigma;
     layer.key_query *= options.sigma;
   }
+  return MinibatchState<Parameters>::start(std::move(parameters));
+}
+
+template <typename Parameters>
+void advance_stack(MinibatchState<Parameters>& state, std::uint32_t until, const PromptLaw& law,
+                   int train_length, const std::string& name, const DeepTrainingOptions& options,
+                   std::uint64_t seed, std::uint64_t setting, std::vector<double>& steps,
+                   std::vector<double>& losses) {
   MinibatchRun run;
   run.chunk_size = 16;
   run.record_every = std::max<std::uint32_t>(1, options.steps / 200);
   run.section = "[models]";
   run.model = name;
-  TrainingResult<Parameters> result;
-  result.parameters = train_minibatch(
-      std::move(parameters), PromptSampler(law, train_length), seed, setting, options, run,
+  advance_minibatch(
+      state, until, PromptSampler(law, train_length), seed, setting, options, run,
       [](const Prompt& prompt, const Parameters& current, Parameters& gradient) {
         return loss_gradient(prompt, current, gradient);
       },
       [&](std::uint32_t step, double loss, const Parameters&) {
-        result.steps.push_back(step);
-        result.losses.push_back(loss);
+        steps.push_back(step);
+        losses.push_back(loss);
       });
+}
+
+std::string stack_name(const DeepLsaParameters& p) {
+  return "lsa-" + std::to_string(p.layers.size());
+}
+
+std::string stack_name(const SoftmaxParameters& p) {
+  return "softmax-" + std::to_string(p.depth()) + "-" + std::to_string(p.heads);
+}
+
+template <typename Parameters>
+TrainingResult<Parameters> train_stack(const PromptLaw& law, int train_length,
+                                       Parameters parameters, const DeepTrainingOptions& options,
+                                       std::uint64_t seed, std::uint64_t setting) {
+  const std::string name = stack_name(parameters);
+  auto state = start_stack(std::move(parameters), options, seed, setting);
+  TrainingResult<Parameters> result;
+  advance_stack(state, options.steps, law, train_length, name, options, seed, setting, result.steps,
+                result.losses);
+  result.parameters = std::move(state.parameters);
   return result;
 }
 
@@ -62,16 +87,45 @@ DeepTrainingResult train_deep_lsa(const PromptLaw& law, int train_length, int de
                                   const DeepTrainingOptions& options, std::uint64_t seed,
                                   std::uint64_t setting) {
   if (depth < 1) throw ConfigError("deep model depth must be at least 1");
-  return train_stack(law, train_length, DeepLsaParameters::zero(law.dim(), depth),
-                     "lsa-" + std::to_string(depth), options, seed, setting);
+  return train_stack(law, train_length, DeepLsaParameters::zero(law.dim(), depth), options, seed,
+                     setting);
 }
 
 SoftmaxTrainingResult train_softmax_attention(const PromptLaw& law, int train_length, int depth,
                                               int heads, const DeepTrainingOptions& options,
                                               std::uint64_t seed, std::uint64_t setting) {
-  return train_stack(law, train_length, SoftmaxParameters::zero(law.dim(), depth, heads),
-                     "softmax-" + std::to_string(depth) + "-" + std::to_string(heads), options,
+  return train_stack(law, train_length, SoftmaxParameters::zero(law.dim(), depth, heads), options,
                      seed, setting);
+}
+
+MinibatchState<DeepLsaParameters> start_deep_lsa(int dim, int depth,
+                                                 const DeepTrainingOptions& options,
+                                                 std::uint64_t seed, std::uint64_t setting) {
+  if (depth < 1) throw ConfigError("deep model depth must be at least 1");
+  return start_stack(DeepLsaParameters::zero(dim, depth), options, seed, setting);
+}
+
+MinibatchState<SoftmaxParameters> start_softmax_attention(int dim, int depth, int heads,
+                                                          const DeepTrainingOptions& options,
+                                                          std::uint64_t seed,
+                                                          std::uint64_t setting) {
+  return start_stack(SoftmaxParameters::zero(dim, depth, heads), options, seed, setting);
+}
+
+void advance_deep_model(MinibatchState<DeepLsaParameters>& state, std::uint32_t until,
+                        const PromptLaw& law, int train_length, const DeepTrainingOptions& options,
+                        std::uint64_t seed, std::uint64_t setting, std::vector<double>& steps,
+                        std::vector<double>& losses) {
+  advance_stack(state, until, law, train_length, stack_name(state.parameters), options, seed,
+                setting, steps, losses);
+}
+
+void advance_deep_model(MinibatchState<SoftmaxParameters>& state, std::uint32_t until,
+                        const PromptLaw& law, int train_length, const DeepTrainingOptions& options,
+                        std::uint64_t seed, std::uint64_t setting, std::vector<double>& steps,
+                        std::vector<double>& losses) {
+  advance_stack(state, until, law, train_length, stack_name(state.parameters), options, seed,
+                setting, steps, losses);
 }
 
 }  // namespace icl

@@ -38,4 +38,23 @@ SoftmaxTrainingResult train_softmax_attention(const PromptLaw& law, int train_le
                                               int heads, const DeepTrainingOptions& options,
                                               std::uint64_t seed, std::uint64_t setting);
 
+/// Successive halving trains in pieces: the state before the first step, and a continuation to
+/// step `until` of the run `options` describes, appending to the loss curve (steps, losses).
+/// start + advance to options.steps is train_deep_lsa (train_softmax_attention) bit for bit.
+MinibatchState<DeepLsaParameters> start_deep_lsa(int dim, int depth,
+                                                 const DeepTrainingOptions& options,
+                                                 std::uint64_t seed, std::uint64_t setting);
+MinibatchState<SoftmaxParameters> start_softmax_attention(int dim, int depth, int heads,
+                                                          const DeepTrainingOptions& options,
+                                                          std::uint64_t seed,
+                                                          std::uint64_t setting);
+void advance_deep_model(MinibatchState<DeepLsaParameters>& state, std::uint32_t until,
+                        const PromptLaw& law, int train_length, const DeepTrainingOptions& options,
+                        std::uint64_t seed, std::uint64_t setting, std::vector<double>& steps,
+                        std::vector<double>& losses);
+void advance_deep_model(MinibatchState<SoftmaxParameters>& state, std::uint32_t until,
+                        const PromptLaw& law, int train_length, const DeepTrainingOptions& options,
+                        std::uint64_t seed, std::uint64_t setting, std::vector<double>& steps,
+                        std::vector<double>& losses);
+
 }  // namespace icl

@@ -74,16 +74,44 @@ inline std::span<const LsaParameters> weight_pairs(const SoftmaxParameters& p) {
   return p.weights;
 }
 
-/// Train `parameters` (initialised by the caller). `loss_gradient(prompt, parameters, gradient)`
-/// adds one prompt's gradient of ½(ŷ − y)² to `gradient` and returns ½(ŷ − y)²;
-/// `record(step, mean loss since the last record, parameters)` is called every
-/// `run.record_every` steps and after the last. Throws ConfigError for an impossible budget,
-/// NumericalError on divergence, Interrupted on a stop (core/checkpoint.hpp).
+/// Everything a minibatch run carries from one step to the next: training to step s, saving
+/// this, and continuing to step t gives the same bits as training to t at once (successive
+/// halving continues its candidates this way).
+template <typename Parameters>
+struct MinibatchState {
+  Parameters parameters;
+  Parameters first, second;  ///< Adam's moments (zero for SGD)
+  std::uint32_t step = 0;    ///< steps taken
+  double initial_loss = NAN, last_finite_loss = NAN;
+  double loss_since_record = 0.0;  ///< the loss curve's running sum since its last point
+  std::uint32_t steps_since_record = 0;
+
+  /// The state before the first step, from initial parameters.
+  static MinibatchState start(Parameters initial) {
+    MinibatchState state;
+    state.first = initial;
+    for (auto& pair : weight_pairs(state.first)) {
+      pair.value_projection.setZero();
+      pair.key_query.setZero();
+    }
+    state.second = state.first;
+    state.parameters = std::move(initial);
+    return state;
+  }
+};
+
+/// Advance `state` to step `until` (at most options.steps) of the run that `options` describes:
+/// the warm-up and the schedule are those of the whole run, so stopping early and continuing
+/// later changes nothing. `loss_gradient(prompt, parameters, gradient)` adds one prompt's
+/// gradient of ½(ŷ − y)² to `gradient` and returns ½(ŷ − y)²; `record(step, mean loss since the
+/// last record, parameters)` is called every `run.record_every` steps and after the run's last
+/// step. Throws ConfigError for an impossible budget, NumericalError on divergence, Interrupted
+/// on a stop (core/checkpoint.hpp).
 template <typename Parameters, typename LossGradient, typename Record>
-Parameters train_minibatch(Parameters parameters, const PromptSampler& sampler, std::uint64_t seed,
-                           std::uint64_t setting, const MinibatchOptions& options,
-                           const MinibatchRun& run, const LossGradient& loss_gradient,
-                           const Record& record) {
+void advance_minibatch(MinibatchState<Parameters>& state, std::uint32_t until,
+                       const PromptSampler& sampler, std::uint64_t seed, std::uint64_t setting,
+                       const MinibatchOptions& options, const MinibatchRun& run,
+                       const LossGradient& loss_gradient, const Record& record) {
   if (auto problem = minibatch_budget_problem(options.steps, options.batch))
     throw ConfigError(run.section + " " + *problem);
   auto set_zero = [](Parameters& p) {
@@ -92,18 +120,22 @@ Parameters train_minibatch(Parameters parameters, const PromptSampler& sampler, 
       pair.key_query.setZero();
     }
   };
+  Parameters& parameters = state.parameters;
+  Parameters& first = state.first;
+  Parameters& second = state.second;
   Parameters zero = parameters;
   set_zero(zero);
-  Parameters first = zero, second = zero;  // Adam's moments
   const std::uint32_t chunks = (options.batch + run.chunk_size - 1) / run.chunk_size;
   std::vector<Parameters> chunk_gradients(chunks, zero);
   std::vector<double> chunk_losses(chunks);
-  double initial_loss = NAN, last_finite_loss = NAN, loss_since_record = 0.0;
-  std::uint32_t steps_since_record = 0;
+  double& initial_loss = state.initial_loss;
+  double& last_finite_loss = state.last_finite_loss;
+  double& loss_since_record = state.loss_since_record;
+  std::uint32_t& steps_since_record = state.steps_since_record;
   const char* activity =
       options.optimiser == Optimiser::adam ? "training (Adam)" : "training (SGD)";
 
-  for (std::uint32_t step = 0; step < options.steps; ++step) {
+  for (std::uint32_t& step = state.step; step < std::min(until, options.steps);) {
     checkpoint(activity, step, options.steps);
     parallel_for<Prompt>(
         chunks, LoopSchedule::equal_blocks, [&](std::int64_t chunk, Prompt& prompt) {
@@ -175,13 +207,26 @@ Parameters train_minibatch(Parameters parameters, const PromptSampler& sampler, 
       update(p[k].key_query, g[k].key_query, m[k].key_query, v[k].key_query);
     }
 
-    if ((step + 1) % run.record_every == 0 || step + 1 == options.steps) {
-      record(step + 1, loss_since_record / steps_since_record, std::as_const(parameters));
+    ++step;
+    if (step % run.record_every == 0 || step == options.steps) {
+      record(step, loss_since_record / steps_since_record, std::as_const(parameters));
       loss_since_record = 0.0;
       steps_since_record = 0;
     }
   }
-  return parameters;
+}
+
+/// Train `parameters` (initialised by the caller) for the whole run: advance_minibatch from the
+/// start to options.steps.
+template <typename Parameters, typename LossGradient, typename Record>
+Parameters train_minibatch(Parameters parameters, const PromptSampler& sampler, std::uint64_t seed,
+                           std::uint64_t setting, const MinibatchOptions& options,
+                           const MinibatchRun& run, const LossGradient& loss_gradient,
+                           const Record& record) {
+  auto state = MinibatchState<Parameters>::start(std::move(parameters));
+  advance_minibatch(state, options.steps, sampler, seed, setting, options, run, loss_gradient,
+                    record);
+  return std::move(state.parameters);
 }
 
 }  // namespace icl

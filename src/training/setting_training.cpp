@@ -162,8 +162,7 @@ TrainingColumns training_columns(const TrainingSetting& setting, const TrainingC
     if (training.method == TrainingMethod::flow) columns.sigma = training.flow.sigma;
     if (training.method == TrainingMethod::sgd || training.method == TrainingMethod::adam) {
       minibatch = &training.stochastic;
-      columns.init =
-          training.stochastic.init == Initialisation::dense ? "dense" : "assumption-3.3";
+      columns.init = training.stochastic.init == Initialisation::dense ? "dense" : "assumption-3.3";
     }
   }
   if (minibatch) {
@@ -198,7 +197,8 @@ std::pair<double, double> validation_loss(const ModelRecord& model, const Traini
           parameters.one_layer ? lsa_predict_reduced(prompt, *parameters.one_layer)
           : parameters.deep    ? deep_lsa_predict(embed(prompt), *parameters.deep)
                                : softmax_attention_predict(embed(prompt), *parameters.softmax);
-      const double loss = 0.5 * (prediction - prompt.query_label) * (prediction - prompt.query_label);
+      const double loss =
+          0.5 * (prediction - prompt.query_label) * (prediction - prompt.query_label);
       sum += loss;
       square += loss * loss;
     }
@@ -219,6 +219,13 @@ ModelRecord train_setting(const TrainingSetting& setting, const TrainingConfig& 
                           const DeepTrainingOptions& models, std::uint64_t seed,
                           std::uint32_t validation_prompts) {
   ModelRecord model = train_model(setting, training, models, seed);
+  describe_training(model, setting, training, models, seed, validation_prompts);
+  return model;
+}
+
+void describe_training(ModelRecord& model, const TrainingSetting& setting,
+                       const TrainingConfig& training, const DeepTrainingOptions& models,
+                       std::uint64_t seed, std::uint32_t validation_prompts) {
   // The hyperparameters as attributes, so that a model read alone says how it was trained.
   const TrainingColumns columns = training_columns(setting, training, models);
   model.texts["training"] = setting.variant_label;
@@ -239,7 +246,6 @@ ModelRecord train_setting(const TrainingSetting& setting, const TrainingConfig& 
   const auto [loss, standard_error] = validation_loss(model, setting, seed, validation_prompts);
   model.numbers["validation_loss"] = loss;
   model.numbers["validation_stderr"] = standard_error;
-  return model;
 }
 
 SettingModel parameters_of(const ModelRecord& model) {

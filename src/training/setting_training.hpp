@@ -43,6 +43,12 @@ ModelRecord train_setting(const TrainingSetting& setting, const TrainingConfig& 
                           const DeepTrainingOptions& models, std::uint64_t seed,
                           std::uint32_t validation_prompts);
 
+/// What train_setting adds to a trained model's record: the hyperparameters as attributes and
+/// the validation loss on `validation_prompts` held-out prompts.
+void describe_training(ModelRecord& model, const TrainingSetting& setting,
+                       const TrainingConfig& training, const DeepTrainingOptions& models,
+                       std::uint64_t seed, std::uint32_t validation_prompts);
+
 /// The hyperparameters that train a setting's model, as the /points columns show them: NaN, 0 or
 /// "" where one does not apply (a learning rate for gradient flow).
 struct TrainingColumns {

@@ -32,9 +32,18 @@ double accumulate_prompt_gradient(const Prompt& prompt, const LsaParameters& par
   return 0.5 * error * error;
 }
 
-StochasticResult train_stochastic(const Covariance& covariance, int train_length,
-                                  const StochasticOptions& options, std::uint64_t seed,
-                                  std::uint64_t setting, const Task& task) {
+MinibatchState<LsaParameters> start_stochastic(int dim, const StochasticOptions& options,
+                                               std::uint64_t seed, std::uint64_t setting) {
+  return MinibatchState<LsaParameters>::start(
+      options.init == Initialisation::assumption33
+          ? assumption33_initialisation(dim, options.sigma, seed, setting)
+          : dense_gaussian_initialisation(dim, options.sigma, seed, setting));
+}
+
+void advance_stochastic(MinibatchState<LsaParameters>& state, std::uint32_t until,
+                        const Covariance& covariance, int train_length,
+                        const StochasticOptions& options, std::uint64_t seed, std::uint64_t setting,
+                        const Task& task, std::vector<StochasticRecord>& curve) {
   const int dim = covariance.dim();
   const Eigen::MatrixXd target = ReducedLoss(covariance, train_length).target();
   const double target_norm = target.norm();
@@ -46,19 +55,24 @@ StochasticResult train_stochastic(const Covariance& covariance, int train_length
   run.record_every = options.record_every > 0 ? options.record_every
                                               : std::max<std::uint32_t>(1, options.steps / 500);
   run.section = "[training]";
-
-  StochasticResult result;
-  result.parameters = train_minibatch(
-      options.init == Initialisation::assumption33
-          ? assumption33_initialisation(dim, options.sigma, seed, setting)
-          : dense_gaussian_initialisation(dim, options.sigma, seed, setting),
-      sampler, seed, setting, options, run, accumulate_prompt_gradient,
+  advance_minibatch(
+      state, until, sampler, seed, setting, options, run, accumulate_prompt_gradient,
       [&](std::uint32_t step, double loss, const LsaParameters& parameters) {
-        result.curve.push_back(
-            {step, loss, (effective_preconditioner(parameters) - target).norm() / target_norm,
-             parameters.value_projection.row(dim).head(dim).norm(),
-             parameters.key_query.row(dim).head(dim).norm()});
+        curve.push_back({step, loss,
+                         (effective_preconditioner(parameters) - target).norm() / target_norm,
+                         parameters.value_projection.row(dim).head(dim).norm(),
+                         parameters.key_query.row(dim).head(dim).norm()});
       });
+}
+
+StochasticResult train_stochastic(const Covariance& covariance, int train_length,
+                                  const StochasticOptions& options, std::uint64_t seed,
+                                  std::uint64_t setting, const Task& task) {
+  auto state = start_stochastic(covariance.dim(), options, seed, setting);
+  StochasticResult result;
+  advance_stochastic(state, options.steps, covariance, train_length, options, seed, setting, task,
+                     result.curve);
+  result.parameters = std::move(state.parameters);
   return result;
 }
 

@@ -47,4 +47,14 @@ StochasticResult train_stochastic(const Covariance& covariance, int train_length
                                   const StochasticOptions& options, std::uint64_t seed,
                                   std::uint64_t setting, const Task& task = Task());
 
+/// Successive halving trains in pieces: the state before the first step, and a continuation to
+/// step `until`, appending to `curve`. start + advance to options.steps is train_stochastic bit
+/// for bit.
+MinibatchState<LsaParameters> start_stochastic(int dim, const StochasticOptions& options,
+                                               std::uint64_t seed, std::uint64_t setting);
+void advance_stochastic(MinibatchState<LsaParameters>& state, std::uint32_t until,
+                        const Covariance& covariance, int train_length,
+                        const StochasticOptions& options, std::uint64_t seed, std::uint64_t setting,
+                        const Task& task, std::vector<StochasticRecord>& curve);
+
 }  // namespace icl
