@@ -20,6 +20,8 @@ void compute_moments(const Prompt& prompt, PromptMoments& moments) {
 namespace {
 
 /// A = U diag(λ) Uᵀ with U Haar-random (fixed by seed and d), scaled so that tr(A Λ Aᵀ) = d.
+/// skewed: λ_i = 1/i for i = 1…d, as Garg et al.'s evaluation scales x (so the covariance of Ax
+/// has eigenvalues ∝ 1/i² when Λ = I: condition number d²).
 Eigen::MatrixXd garg_transform(const Covariance& covariance, const Shift& shift,
                                std::uint64_t seed) {
   const int dim = covariance.dim();
@@ -28,7 +30,7 @@ Eigen::MatrixXd garg_transform(const Covariance& covariance, const Shift& shift,
   const Eigen::MatrixXd rotation = haar_orthogonal(dim, random);
   Eigen::VectorXd lambda(dim);
   for (int i = 0; i < dim; ++i)
-    lambda(i) = shift.kind == ShiftKind::skewed ? 1.0 / (i + 2.0) : (i < dim / 2 ? 1.0 : 0.0);
+    lambda(i) = shift.kind == ShiftKind::skewed ? 1.0 / (i + 1.0) : (i < dim / 2 ? 1.0 : 0.0);
   Eigen::MatrixXd transform = rotation * lambda.asDiagonal() * rotation.transpose();
   const double trace = (transform * covariance.matrix() * transform.transpose()).trace();
   if (!(trace > 0.0))

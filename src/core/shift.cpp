@@ -28,8 +28,8 @@ const std::vector<ShiftDescription>& shift_catalogue() {
        "4.3)"},
       {"skewed", ShiftFamily::covariate,
        "every input x ↦ A x, A = U diag(λ) Uᵀ with U Haar-random (fixed by the seed and d), λ_i ∝ "
-       "1/(i+1), "
-       "scaled so that the shifted covariance has trace d (Garg)"},
+       "1/i for i = 1…d (covariance eigenvalues ∝ 1/i² for identity inputs), scaled so that the "
+       "shifted covariance has trace d (Garg)"},
       {"half-subspace", ShiftFamily::covariate,
        "as skewed with λ = (1, …, 1, 0, …, 0), ⌊d/2⌋ ones: inputs in a random ⌊d/2⌋-dimensional "
        "subspace, "

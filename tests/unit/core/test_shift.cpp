@@ -52,6 +52,30 @@ BOOST_AUTO_TEST_CASE(garg_transforms_keep_trace_d) {
       ConfigError);
 }
 
+BOOST_AUTO_TEST_CASE(skewed_has_garg_spectrum) {
+  // Garg et al. scale x by U diag(1/i) Uᵀ: for identity inputs the shifted covariance has
+  // eigenvalues d (1/i²) / Σ_j 1/j², condition number d² (400 at d = 20). Known answer, every
+  // eigenvalue; the negative control is the spectrum of 1/(i+1), condition number ((d+1)/2)².
+  for (int d : {5, 20}) {
+    const auto law =
+        PromptLaw::shifted(Covariance::parse("identity", d, 1), Shift::parse("skewed"), 3);
+    const Eigen::MatrixXd shifted = law.transform * law.transform.transpose();
+    Eigen::SelfAdjointEigenSolver<Eigen::MatrixXd> solver(shifted);
+    const Eigen::VectorXd found = solver.eigenvalues().reverse();  // descending
+    double norm = 0;
+    for (int i = 1; i <= d; ++i) norm += 1.0 / (i * i);
+    for (int i = 1; i <= d; ++i)
+      BOOST_TEST(std::abs(found(i - 1) - d / (norm * i * i)) < 1e-12 * d, "d=" << d << " i=" << i);
+    BOOST_TEST(std::abs(found(0) / found(d - 1) - double(d) * d) < 1e-8 * d * d);
+    BOOST_TEST(std::abs(found(0) / found(d - 1) - (d + 1.0) * (d + 1.0) / 4) > 1.0);
+  }
+  // Anisotropic inputs: the shifted covariance A Λ Aᵀ still has trace d.
+  const auto covariance = Covariance::parse("diag:4,2,1,0.5,0.25", 5, 1);
+  const auto law = PromptLaw::shifted(covariance, Shift::parse("skewed"), 3);
+  const Eigen::MatrixXd shifted = law.transform * covariance.matrix() * law.transform.transpose();
+  BOOST_TEST(std::abs(shifted.trace() - 5.0) < 1e-12);
+}
+
 BOOST_AUTO_TEST_CASE(orthogonal_query_is_orthogonal_and_lsa_predicts_zero) {
   // Λ ∝ I and M < d: Γ^{-1} ∝ I, h ∈ span(x_i) and x_q ⊥ span(x_i), so ŷ = hᵀ Γ^{-1} x_q = 0.
   const auto covariance = Covariance::parse("diag:2,2,2,2,2,2,2,2", 8, 1);
