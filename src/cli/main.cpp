@@ -4,6 +4,7 @@
 #include "cli/commands.hpp"
 #include "core/errors.hpp"
 #include "parallel/communicator.hpp"
+#include "study/provenance.hpp"
 
 #include <CLI/CLI.hpp>
 
@@ -15,7 +16,7 @@
 
 int main(int argc, char** argv) {
   CLI::App app{"icl-study: in-context learning of linear models by trained transformers"};
-  app.set_version_flag("--version", std::string("icl-study ") + ICL_VERSION);
+  app.set_version_flag("--version", "icl-study " + icl::program_version());
   app.require_subcommand(1);
   std::map<const CLI::App*, icl::CommandAction> actions;
   auto add = [&](icl::CommandAction action) {

@@ -25,4 +25,8 @@ void fill_provenance(Provenance& provenance, int mpi_ranks, int omp_threads) {
     if (const char* value = std::getenv(key)) provenance.slurm[key] = value;
 }
 
+std::string program_version() {
+  return std::string(ICL_VERSION) + " (commit " + ICL_GIT_COMMIT + ")";
+}
+
 }  // namespace icl
