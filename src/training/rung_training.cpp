@@ -10,21 +10,7 @@
 namespace icl {
 namespace {
 
-/// The record's layout of a model's (W^{PV}, W^{KQ}) pairs: stacked vertically, as
-/// setting_training stores trained models.
-template <typename Parameters>
-void store_weights(ModelRecord& model, const Parameters& parameters) {
-  const auto pairs = weight_pairs(parameters);
-  const Eigen::Index size = pairs.front().value_projection.rows();
-  const auto count = static_cast<Eigen::Index>(pairs.size());
-  model.value_projection.resize(count * size, size);
-  model.key_query.resize(count * size, size);
-  for (Eigen::Index k = 0; k < count; ++k) {
-    model.value_projection.middleRows(k * size, size) = pairs[k].value_projection;
-    model.key_query.middleRows(k * size, size) = pairs[k].key_query;
-  }
-}
-
+/// The inverse of store_weights (setting_training.hpp), into parameters of the right shape.
 template <typename Parameters>
 void load_weights(const ModelRecord& model, Parameters& parameters) {
   auto pairs = weight_pairs(parameters);

@@ -59,27 +59,19 @@ ModelRecord train_model(const TrainingSetting& setting, const TrainingConfig& tr
     const Task& task = setting.task_law;
     PromptLaw law(covariance, task.noise_std);
     law.task = task;
-    // Both stacks are lists of (W^{PV}, W^{KQ}) pairs, stored one above the other.
-    auto store = [&](const std::vector<LsaParameters>& pairs, const auto& trained) {
-      const Eigen::Index size = dim + 1;
-      const auto count = static_cast<Eigen::Index>(pairs.size());
-      model.value_projection.resize(count * size, size);
-      model.key_query.resize(count * size, size);
-      for (Eigen::Index k = 0; k < count; ++k) {
-        model.value_projection.middleRows(k * size, size) = pairs[k].value_projection;
-        model.key_query.middleRows(k * size, size) = pairs[k].key_query;
-      }
+    auto store = [&](const auto& trained) {
+      store_weights(model, trained.parameters);
       model.loss = trained.losses;
       model.curves = {{"step", trained.steps}};
     };
     if (spec.kind == ModelSpec::Kind::softmax) {
       const auto trained = train_softmax_attention(
           law, setting.train_length, spec.depth, spec.heads, models, seed, setting.random_address);
-      store(trained.parameters.weights, trained);
+      store(trained);
     } else {
       const auto trained = train_deep_lsa(law, setting.train_length, spec.depth, models, seed,
                                           setting.random_address);
-      store(trained.parameters.layers, trained);
+      store(trained);
     }
     model.method = "adam";
     model.numbers["depth"] = spec.depth;

@@ -77,6 +77,21 @@ struct SettingModel {
   std::optional<SoftmaxParameters> softmax;
 };
 
+/// A model's (W^{PV}, W^{KQ}) pairs into its record: the pairs stacked vertically, as
+/// /models/<key>/W_PV and W_KQ hold them (one pair for ZFB's one layer).
+template <typename Parameters>
+void store_weights(ModelRecord& model, const Parameters& parameters) {
+  const auto pairs = weight_pairs(parameters);
+  const Eigen::Index size = pairs.front().value_projection.rows();
+  const auto count = static_cast<Eigen::Index>(pairs.size());
+  model.value_projection.resize(count * size, size);
+  model.key_query.resize(count * size, size);
+  for (Eigen::Index k = 0; k < count; ++k) {
+    model.value_projection.middleRows(k * size, size) = pairs[k].value_projection;
+    model.key_query.middleRows(k * size, size) = pairs[k].key_query;
+  }
+}
+
 /// The parameters stored in a model record (W_PV and W_KQ hold the layers stacked vertically).
 SettingModel parameters_of(const ModelRecord& model);
 
