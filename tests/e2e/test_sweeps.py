@@ -164,7 +164,8 @@ BAD_SWEEPS = [
 @pytest.mark.parametrize("where,old,new,expected", BAD_SWEEPS, ids=[b[2] for b in BAD_SWEEPS])
 def test_bad_sweep_input_exits_2_naming_the_key_and_writes_nothing(tmp_path, where, old, new,
                                                                    expected):
-    config = sized(SWEEP, tmp_path, replace=[(old, new)])
+    # Refused before any work: the prompts are left as they are (one case replaces them).
+    config = sized(SWEEP, tmp_path, divisor=1, replace=[(old, new)])
     out = tmp_path / "out.h5"
     result = icl("run", config, "-o", out, "--progress", "off", check=False)
     assert result.returncode == 2, result.stderr

@@ -49,4 +49,6 @@ def test_version_names_the_commit(icl_study):
                           capture_output=True, text=True)
     if head.returncode == 0 and match[1] != "unknown":
         # The build configures again when the commit changes: never a stale commit.
-        assert match[1] == head.stdout.strip()
+        assert match[1] == head.stdout.strip(), (
+            f"the program was built from {match[1]}, the checkout is at {head.stdout.strip()}: "
+            "build again (tests/run.sh does)")
