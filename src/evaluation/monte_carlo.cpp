@@ -1,7 +1,7 @@
 #include "evaluation/monte_carlo.hpp"
 
 #include "core/errors.hpp"
-#include "core/parallel_for.hpp"
+#include "training/parallel_for.hpp"
 
 #include <algorithm>
 #include <cmath>

@@ -369,10 +369,7 @@ int halving_phase(const Communicator& comm, RunState& run, std::vector<std::size
       if (record.numbers.count("eliminated_at_steps")) continue;
       // Dropped here: it keeps its weights and curves, not the optimiser state.
       record.numbers["eliminated_at_steps"] = budgets[r];
-      for (const char* name : {"state_first", "state_second"}) record.curves.erase(name);
-      for (const char* name : {"state_initial_loss", "state_last_finite_loss",
-                               "state_loss_since_record", "state_steps_since_record"})
-        record.numbers.erase(name);
+      drop_training_state(record);
       if (comm.rank() == 0) keep_record(run.result, record);
       marked = true;
     }

@@ -112,7 +112,8 @@ MinibatchState<SoftmaxParameters> start_softmax_attention(int dim, int depth, in
   return start_stack(SoftmaxParameters::zero(dim, depth, heads), options, seed, setting);
 }
 
-void advance_deep_model(MinibatchState<DeepLsaParameters>& state, std::uint32_t until,
+template <typename Parameters>
+void advance_deep_model(MinibatchState<Parameters>& state, std::uint32_t until,
                         const PromptLaw& law, int train_length, const DeepTrainingOptions& options,
                         std::uint64_t seed, std::uint64_t setting, std::vector<double>& steps,
                         std::vector<double>& losses) {
@@ -120,12 +121,11 @@ void advance_deep_model(MinibatchState<DeepLsaParameters>& state, std::uint32_t 
                 setting, steps, losses);
 }
 
-void advance_deep_model(MinibatchState<SoftmaxParameters>& state, std::uint32_t until,
-                        const PromptLaw& law, int train_length, const DeepTrainingOptions& options,
-                        std::uint64_t seed, std::uint64_t setting, std::vector<double>& steps,
-                        std::vector<double>& losses) {
-  advance_stack(state, until, law, train_length, stack_name(state.parameters), options, seed,
-                setting, steps, losses);
-}
+template void advance_deep_model(MinibatchState<DeepLsaParameters>&, std::uint32_t,
+                                 const PromptLaw&, int, const DeepTrainingOptions&, std::uint64_t,
+                                 std::uint64_t, std::vector<double>&, std::vector<double>&);
+template void advance_deep_model(MinibatchState<SoftmaxParameters>&, std::uint32_t,
+                                 const PromptLaw&, int, const DeepTrainingOptions&, std::uint64_t,
+                                 std::uint64_t, std::vector<double>&, std::vector<double>&);
 
 }  // namespace icl

@@ -48,11 +48,9 @@ MinibatchState<SoftmaxParameters> start_softmax_attention(int dim, int depth, in
                                                           const DeepTrainingOptions& options,
                                                           std::uint64_t seed,
                                                           std::uint64_t setting);
-void advance_deep_model(MinibatchState<DeepLsaParameters>& state, std::uint32_t until,
-                        const PromptLaw& law, int train_length, const DeepTrainingOptions& options,
-                        std::uint64_t seed, std::uint64_t setting, std::vector<double>& steps,
-                        std::vector<double>& losses);
-void advance_deep_model(MinibatchState<SoftmaxParameters>& state, std::uint32_t until,
+/// Defined for DeepLsaParameters and SoftmaxParameters.
+template <typename Parameters>
+void advance_deep_model(MinibatchState<Parameters>& state, std::uint32_t until,
                         const PromptLaw& law, int train_length, const DeepTrainingOptions& options,
                         std::uint64_t seed, std::uint64_t setting, std::vector<double>& steps,
                         std::vector<double>& losses);

@@ -8,9 +8,9 @@
 #include "core/deep_lsa.hpp"
 #include "core/errors.hpp"
 #include "core/lsa.hpp"
-#include "core/parallel_for.hpp"
 #include "core/prompt.hpp"
 #include "core/softmax_attention.hpp"
+#include "training/parallel_for.hpp"
 
 #include <Eigen/Core>
 

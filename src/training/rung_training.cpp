@@ -66,9 +66,7 @@ void store_state(ModelRecord& model, const MinibatchState<Parameters>& state, st
     model.numbers["state_loss_since_record"] = state.loss_since_record;
     model.numbers["state_steps_since_record"] = state.steps_since_record;
   } else {
-    model.curves.erase("state_first");
-    model.curves.erase("state_second");
-    for (const char* name : state_numbers) model.numbers.erase(name);
+    drop_training_state(model);
   }
 }
 
@@ -98,25 +96,6 @@ void load_state(const ModelRecord& model, MinibatchState<Parameters>& state) {
   state.steps_since_record = static_cast<std::uint32_t>(number("state_steps_since_record"));
 }
 
-/// The record of a run not begun: what train_setting's record says before the weights.
-ModelRecord empty_record(const TrainingSetting& setting, const TrainingConfig& training) {
-  ModelRecord model;
-  model.key = setting.key;
-  model.dim = setting.dim;
-  model.train_length = setting.train_length;
-  model.covariance = setting.covariance;
-  model.task = setting.task;
-  model.model = setting.model;
-  if (const ModelSpec& spec = setting.model_spec; spec.depth > 0) {
-    model.method = "adam";
-    model.numbers["depth"] = spec.depth;
-    model.numbers["heads"] = spec.heads;
-  } else {
-    model.method = to_string(training.method);
-  }
-  return model;
-}
-
 /// One piece of a deep model's run (lsa-L or softmax-L-H).
 template <typename Parameters>
 void advance_deep(ModelRecord& model, MinibatchState<Parameters> state, bool resumed,
@@ -133,6 +112,12 @@ void advance_deep(ModelRecord& model, MinibatchState<Parameters> state, bool res
 }
 
 }  // namespace
+
+void drop_training_state(ModelRecord& model) {
+  model.curves.erase("state_first");
+  model.curves.erase("state_second");
+  for (const char* name : state_numbers) model.numbers.erase(name);
+}
 
 bool trains_in_steps(const TrainingSetting& setting, const TrainingConfig& training) {
   return setting.model_spec.depth > 0 || training.method == TrainingMethod::sgd ||
@@ -159,7 +144,7 @@ ModelRecord train_setting_to(const TrainingSetting& setting, const TrainingConfi
     throw ConfigError("training " + setting.key + ": " + to_string(training.method) +
                       " does not train in steps");
   const auto start = std::chrono::steady_clock::now();
-  ModelRecord model = earlier ? *earlier : empty_record(setting, training);
+  ModelRecord model = earlier ? *earlier : untrained_record(setting, training);
   const bool resumed = earlier != nullptr;
   const int dim = static_cast<int>(setting.dim);
   if (const ModelSpec& spec = setting.model_spec; spec.depth > 0) {

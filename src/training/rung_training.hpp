@@ -24,6 +24,10 @@ std::uint32_t run_steps(const TrainingSetting& setting, const TrainingConfig& tr
 /// The steps a record of train_setting_to has been trained for.
 std::uint32_t trained_steps(const ModelRecord& model);
 
+/// Remove the saved trainer state from a record (a candidate successive halving dropped keeps
+/// its weights and curves, not the state to continue from).
+void drop_training_state(ModelRecord& model);
+
 /// Train the setting's model (trains_in_steps) to step `until` of its run (at most run_steps),
 /// from `earlier` (a record this function returned, trained for fewer steps) or from the start;
 /// then describe_training, and the validation loss appended to the record's rung curves

@@ -1,8 +1,8 @@
 #include "training/setting_training.hpp"
 
-#include "core/parallel_for.hpp"
 #include "core/rng.hpp"
 #include "core/theory.hpp"
+#include "training/parallel_for.hpp"
 
 #include <Eigen/LU>
 
@@ -40,20 +40,31 @@ double training_cost(const TrainingSetting& setting, const DeepTrainingOptions& 
                           (setting.train_length + 1);
 }
 
-namespace {
-
-ModelRecord train_model(const TrainingSetting& setting, const TrainingConfig& training,
-                        const DeepTrainingOptions& models, std::uint64_t seed) {
-  const auto start = std::chrono::steady_clock::now();
-  const Covariance& covariance = *setting.inputs;
+ModelRecord untrained_record(const TrainingSetting& setting, const TrainingConfig& training) {
   ModelRecord model;
   model.key = setting.key;
   model.dim = setting.dim;
   model.train_length = setting.train_length;
   model.covariance = setting.covariance;
   model.task = setting.task;
-  model.method = to_string(training.method);
   model.model = setting.model;
+  if (const ModelSpec& spec = setting.model_spec; spec.depth > 0) {
+    model.method = "adam";
+    model.numbers["depth"] = spec.depth;
+    model.numbers["heads"] = spec.heads;
+  } else {
+    model.method = to_string(training.method);
+  }
+  return model;
+}
+
+namespace {
+
+ModelRecord train_model(const TrainingSetting& setting, const TrainingConfig& training,
+                        const DeepTrainingOptions& models, std::uint64_t seed) {
+  const auto start = std::chrono::steady_clock::now();
+  const Covariance& covariance = *setting.inputs;
+  ModelRecord model = untrained_record(setting, training);
   const int dim = setting.dim;
   if (const ModelSpec& spec = setting.model_spec; spec.depth > 0) {
     const Task& task = setting.task_law;
@@ -73,9 +84,6 @@ ModelRecord train_model(const TrainingSetting& setting, const TrainingConfig& tr
                                           setting.random_address);
       store(trained);
     }
-    model.method = "adam";
-    model.numbers["depth"] = spec.depth;
-    model.numbers["heads"] = spec.heads;
     model.numbers["steps"] = models.steps;
     model.numbers["seconds"] =
         std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();

@@ -43,6 +43,10 @@ ModelRecord train_setting(const TrainingSetting& setting, const TrainingConfig& 
                           const DeepTrainingOptions& models, std::uint64_t seed,
                           std::uint32_t validation_prompts);
 
+/// The record of a model not yet trained: the setting's axes, the method ("adam" for the deep
+/// models, with their depth and heads), no weights.
+ModelRecord untrained_record(const TrainingSetting& setting, const TrainingConfig& training);
+
 /// What train_setting adds to a trained model's record: the hyperparameters as attributes and
 /// the validation loss on `validation_prompts` held-out prompts.
 void describe_training(ModelRecord& model, const TrainingSetting& setting,
