@@ -1,8 +1,23 @@
 """The claims table: one row per claim of ZFB, each with what was measured, the theory value and a
-verdict computed from the data (never written by hand). Claims without data say "not measured"."""
+verdict computed from the data (never written by hand). Claims without data say "not measured".
+
+Every verdict is a statistical test that a wrong model fails (tests/python/test_claims.py feeds each
+row a result file of a deliberately wrong model): measured risks are compared with the closed forms
+by z-scores, z = (risk − theory) / stderr. A row agrees when no |z| exceeds the Bonferroni bound for
+its number of z-scores and their χ² is not improbable, both at SIGNIFICANCE: a correct model fails a
+row by Monte Carlo chance about 0.2% of the time. The criteria are explained in docs/mathematics.md
+("How the claims are judged")."""
 import numpy as np
+from scipy import stats
+
+from . import theory
 
 AGREES, DISAGREES, MISSING = "agrees", "DISAGREES", "not measured"
+SIGNIFICANCE = 0.001
+# Gradient flow runs until its gradient is at rounding level: its weights must match Γ⁻¹ to this.
+FLOW_TOLERANCE = 1e-6
+# A persisting gap must stand this many standard errors above the unshifted one.
+GAP_Z = 3.0
 
 TASK_SHIFTS = ("task-scale", "scale-y", "noisy")
 QUERY_SHIFTS = ("query-scale", "query-cov", "overlapping-query")
@@ -12,159 +27,331 @@ def _family(shift, names):
     return any(shift == n or shift.startswith(n + "=") for n in names)
 
 
-def _row(claim, measured, theory, verdict):
-    return {"claim": claim, "measured": measured, "theory": theory, "verdict": verdict}
+def _row(claim, measured, theory_text, verdict):
+    return {"claim": claim, "measured": measured, "theory": theory_text, "verdict": verdict}
 
 
-def _largest(t, rows):
-    """Rows at the largest N, then the largest M, of a selection."""
-    if not rows.any():
-        return rows
-    n = t["N"][rows].max()
-    rows = rows & (t["N"] == n)
-    return rows & (t["M"] == t["M"][rows].max())
+def z_bound(count):
+    """Largest |z| that `count` z-scores of a correct model reach with probability SIGNIFICANCE."""
+    return float(stats.norm.isf(SIGNIFICANCE / (2 * max(count, 1))))
 
 
-def _ratio_to_zero(t, rows, predictor):
-    """risk(predictor) / risk(zero) at the same points (largest N and M of the selection)."""
-    ratios = []
-    for point in np.unique(t["point"][rows]):
-        at = t["point"] == point
-        lsa, zero = at & (t["predictor"] == predictor), at & (t["predictor"] == "zero")
-        if lsa.any() and zero.any():
-            ratios.append(t["risk"][lsa][0] / t["risk"][zero][0])
-    return np.array(ratios)
+def agreement(z):
+    """(ok, text): do these z-scores look like N(0, 1) draws? Max |z| against the Bonferroni bound
+    and Σz² against χ² with len(z) degrees of freedom."""
+    z = np.asarray(z, dtype=float)
+    if not len(z):
+        return False, "no z-scores"
+    chi2 = float(z @ z)
+    p = float(stats.chi2.sf(chi2, len(z)))
+    bound = z_bound(len(z))
+    ok = bool(np.abs(z).max() <= bound and p >= SIGNIFICANCE)
+    return ok, f"max |z| = {np.abs(z).max():.2f} (bound {bound:.2f}), χ² = {chi2:.1f} on {len(z)} (p = {p:.2g})"
 
 
-def compute_claims(t, fits, slopes, models, rate_rows):
-    claims = []
-    lsa = "lsa" if (t["predictor"] == "lsa").any() else "lsa-theory"
+def coverage(z):
+    """(ok, text): do the 95% intervals cover the theory in a share a binomial test accepts?"""
+    z = np.asarray(z, dtype=float)
+    covered = int(np.sum(np.abs(z) <= 1.96))
+    p = float(stats.binomtest(covered, len(z), 0.95).pvalue)
+    return p >= SIGNIFICANCE, f"95% intervals cover it in {covered} of {len(z)} (binomial p = {p:.2g})"
 
-    # Theorem 4.1: gradient flow reaches the closed-form weights.
-    flow = [m for m in models.values() if m["attrs"].get("method") == "flow"]
-    if flow:
-        worst = max(float(m["attrs"].get("final_distance", np.inf)) for m in flow)
-        converged = all(float(m["attrs"].get("converged", 0)) == 1.0 for m in flow)
-        claims.append(_row("Theorem 4.1: gradient flow reaches W_KQ = c Γ⁻¹, W_PV = e eᵀ/c",
-                           f"{len(flow)} training settings, max ‖uU − Γ⁻¹‖/‖Γ⁻¹‖ = {worst:.1e}",
-                           "0 (flow converges)", AGREES if converged and worst <= 1e-6 else DISAGREES))
-    else:
-        claims.append(_row("Theorem 4.1: gradient flow reaches the closed-form weights", "-", "-", MISSING))
 
-    # Theorem 4.2: the trained model's risk equals the closed form.
-    rows = (t["predictor"] == lsa) & (t["shift"] == "none") & np.isfinite(t["theory"]) & (t["theory"] > 0)
-    if rows.any():
-        z = (t["risk"][rows] - t["theory"][rows]) / t["stderr"][rows]
-        share = np.mean(np.abs(z) > 4)
-        claims.append(_row(f"Theorem 4.2: risk of the trained LSA ({lsa}) equals the closed form",
-                           f"{rows.sum()} points, max abs z = {np.abs(z).max():.2f}, mean z² = {np.mean(z**2):.2f}",
-                           "abs z ≤ 4 (z ~ N(0, 1))", AGREES if share <= 0.01 and np.abs(z).max() <= 5 else DISAGREES))
-    else:
-        claims.append(_row("Theorem 4.2 value", "-", "-", MISSING))
+def affine_fit(m, risk, stderr):
+    """Weighted least squares of risk = A/M + B (exact for any fixed preconditioner): ((A, B), cov)."""
+    design = np.vstack([1.0 / np.asarray(m, dtype=float), np.ones(len(m))]).T
+    weights = 1.0 / np.asarray(stderr, dtype=float) ** 2
+    cov = np.linalg.inv(design.T @ (design * weights[:, None]))
+    return cov @ design.T @ (weights * np.asarray(risk, dtype=float)), cov
 
-    # The 1/M rate.
-    alphas = [(f["alpha"], f["alpha_lo"], f["alpha_hi"]) for key, f in fits.items()
-              if key[5] == lsa and key[2] == "none" and key[4] == "linear"]
-    if alphas:
-        a = np.array(alphas)
-        inside = np.mean((a[:, 1] <= 1) & (1 <= a[:, 2]))
-        median = float(np.median(a[:, 0]))
-        claims.append(_row("risk − floor falls like 1/M", f"median α = {median:.3f} over {len(a)} series; "
-                           f"95% interval holds 1 in {100 * inside:.0f}%", "α = 1",
-                           AGREES if 0.85 <= median <= 1.15 and inside >= 0.7 else DISAGREES))
-    else:
-        claims.append(_row("risk − floor falls like 1/M", "-", "α = 1", MISSING))
 
-    # The 1/N² floor.
-    floor = [s for s in slopes if s["fit"] == "floor-N" and s["predictor"] == lsa]
-    floors = [r for r in rate_rows if r["predictor"] == lsa and r["shift"] == "none" and r["task"] == "linear"]
-    if floor and floors:
-        inside = np.mean([r["b_in_interval"] for r in floors])
-        ok = [s["theory"] is not None and s["lo"] - 0.05 <= s["theory"] <= s["hi"] + 0.05 for s in floor]
-        text = (f"fitted floor b inside its 95% interval of the theory floor in {100 * inside:.0f}% of "
-                f"{len(floors)} series; log-log slope of b against N: " +
-                "; ".join(f"d={s['d']} {s['covariance']}: {s['slope']:.2f} [{s['lo']:.2f}, {s['hi']:.2f}]"
-                          for s in floor))
-        theory = "; ".join(f"{s['theory']:.2f}" for s in floor)
-        claims.append(_row("the floor falls like 1/N² (fitted b against N)", text,
-                           f"b = Theorem 4.2's 1/N² term; slope over the same N: {theory} (→ −2 as N → ∞)",
-                           AGREES if all(ok) and inside >= 0.8 else DISAGREES))
-    else:
-        claims.append(_row("the floor falls like 1/N²", "-", "slope −2", MISSING))
+def exact_affine(m, values):
+    """(A, B) of values that are exactly A/M + B (the closed forms), by least squares over every M."""
+    design = np.vstack([1.0 / np.asarray(m, dtype=float), np.ones(len(m))]).T
+    return np.linalg.lstsq(design, np.asarray(values, dtype=float), rcond=None)[0]
 
-    # Nonlinear tasks: the LSA reaches the best linear predictor.
-    nonlinear = sorted(set(t["task"][t["task"] != "linear"]) - {x for x in t["task"] if x.startswith("sparse")})
-    measured, good = [], True
-    for task in nonlinear:
-        rows = (t["task"] == task) & (t["shift"] == "none") & (t["M"] == t["N"])
-        best_rows = _largest(t, rows & (t["predictor"] == "ols"))
-        lsa_rows = _largest(t, rows & (t["predictor"] == lsa))
-        if not best_rows.any() or not lsa_rows.any():
+
+def series(t, predictor, rows):
+    """{(d, N, shift, covariance, task, training, replicate): arrays M, risk, stderr, theory, zero}
+    of one predictor over M, for series with at least three M, positive standard errors and a
+    closed form at every M. 'zero' is the zero predictor's risk at the same points (NaN if absent)."""
+    keep = rows & (t["predictor"] == predictor)
+    zero_risk = {p: r for p, r in zip(t["point"][t["predictor"] == "zero"], t["risk"][t["predictor"] == "zero"])}
+    keys = sorted(set(zip(*(t[c][keep] for c in ("d", "N", "shift", "covariance", "task", "training",
+                                                  "replicate")))))
+    result = {}
+    for key in keys:
+        at = keep.copy()
+        for column, value in zip(("d", "N", "shift", "covariance", "task", "training", "replicate"), key):
+            at &= t[column] == value
+        order = np.argsort(t["M"][at])
+        m, risk, se, th = (np.asarray(t[c][at][order], dtype=float) for c in ("M", "risk", "stderr", "theory"))
+        if len(m) < 3 or not np.all(se > 0) or not np.all(np.isfinite(th)):
             continue
-        lsa_risk, best_risk = t["risk"][lsa_rows][0], t["risk"][best_rows][0]
-        excess = lsa_risk / best_risk - 1
-        # Heavy-tailed targets (quadratic) leave a few per cent of Monte Carlo error in the ratio:
-        # the bound is 10% plus three standard errors of it (errors added as if independent, which
-        # is conservative: both predictors see the same prompts).
-        relative_error = np.hypot(t["stderr"][lsa_rows][0] / lsa_risk, t["stderr"][best_rows][0] / best_risk)
-        measured.append(f"{task}: {100 * excess:+.1f}% ± {100 * relative_error:.1f}% at N = M = {t['N'][lsa_rows][0]}")
-        good &= excess < 0.1 + 3 * relative_error * (1 + excess)
-    claims.append(_row("nonlinear tasks: the LSA predicts like the best linear predictor",
-                       "; ".join(measured) if measured else "-", "excess over OLS (long prompts) → 0",
-                       (AGREES if good else DISAGREES) if measured else MISSING))
+        zero = np.array([zero_risk.get(p, np.nan) for p in t["point"][at][order]], dtype=float)
+        result[key] = {"M": m, "risk": risk, "stderr": se, "theory": th, "zero": zero}
+    return result
 
-    # Shifts, judged at the largest N and M: a tolerated shift keeps the error a small fraction of
-    # the zero predictor's, as without shift; a failing one does not.
-    def shift_claim(label, names, tolerated):
-        """Each shift's error relative to the zero predictor's, divided by the same ratio without the
-        shift at the same d, N, M and covariance (largest N and M measured): near 1 when the shift is
-        tolerated, large when it is not."""
-        rows = (t["task"] == "linear") & np.array([_family(s, names) for s in t["shift"]])
-        results = []
-        for shift in sorted(set(t["shift"][rows])):
-            end = _largest(t, rows & (t["shift"] == shift) & (t["predictor"] == lsa))
-            if not end.any():
-                continue
-            i = np.flatnonzero(end)[0]
-            base = ((t["d"] == t["d"][i]) & (t["N"] == t["N"][i]) & (t["M"] == t["M"][i]) &
-                    (t["covariance"] == t["covariance"][i]) & (t["task"] == "linear") & (t["shift"] == "none"))
-            shifted, unshifted = _ratio_to_zero(t, end, lsa), _ratio_to_zero(t, base & (t["predictor"] == lsa), lsa)
-            if len(shifted) and len(unshifted):
-                results.append((shift, shifted[0], shifted[0] / unshifted[0]))
-        if not results:
-            return _row(label, "-", "-", MISSING)
-        text = "; ".join(f"{s}: {x:.3f} ({r:.2f}x unshifted)" for s, x, r in results)
-        relative = np.array([r for _, _, r in results])
-        ok = relative.max() <= 1.5 if tolerated else relative.min() >= 5.0
-        return _row(label, f"error / zero-predictor error at the largest N, M: {text}",
-                    "as without the shift (≤ 1.5x)" if tolerated else "far above it (≥ 5x)",
-                    AGREES if ok else DISAGREES)
 
-    claims.append(shift_claim("task shift tolerated", TASK_SHIFTS, True))
-    claims.append(shift_claim("query shift tolerated", QUERY_SHIFTS, True))
-    claims.append(shift_claim("covariate shift fails (scale-x = c ≠ 1)", ("scale-x",), False))
+def series_terms(s):
+    """Measured and theory A and B of one series, with the measured ones' standard errors."""
+    (a, b), cov = affine_fit(s["M"], s["risk"], s["stderr"])
+    a_theory, b_theory = exact_affine(s["M"], s["theory"])
+    return {"A": a, "B": b, "A_se": np.sqrt(cov[0, 0]), "B_se": np.sqrt(cov[1, 1]),
+            "A_theory": a_theory, "B_theory": b_theory}
 
-    # Random covariance: trained on random-exp, V → I/3 and the error stays near d/3.
+
+def _lsa_name(t):
+    return "lsa" if (t["predictor"] == "lsa").any() else "lsa-theory"
+
+
+def theorem_4_1(models):
+    """The trained weights against Γ⁻¹ computed here from the stored Λ (b(N)·I for random-exp)."""
+    flow = [m for m in models.values()
+            if m["attrs"].get("method") == "flow" and m["attrs"].get("model", "lsa") == "lsa"]
+    if not flow:
+        return _row("Theorem 4.1: gradient flow reaches the closed-form weights", "-", "-", MISSING)
+    distances, stray, unchecked = [], [], 0
+    for model in flow:
+        d, n = int(model["attrs"]["d"]), int(model["attrs"]["N"])
+        v, p, q = theory.preconditioner(model["W_PV"], model["W_KQ"])
+        if "Lambda" in model:
+            target = theory.flow_limit(model["Lambda"], n)
+        elif model["attrs"].get("covariance") == "random-exp":
+            target = theory.random_exp_limit(d, n) * np.eye(d)
+        else:
+            unchecked += 1  # written before Λ was stored
+            continue
+        distances.append(np.linalg.norm(v - target) / np.linalg.norm(target))
+        stray.append(max(np.abs(p).max(), np.abs(q).max()))
+    if not distances:
+        return _row("Theorem 4.1: gradient flow reaches the closed-form weights",
+                    f"{unchecked} training settings, none with Λ stored", "-", MISSING)
+    worst = max(distances)
+    text = (f"{len(distances)} training settings: max ‖uU − Γ⁻¹‖/‖Γ⁻¹‖ = {worst:.1e} (Γ⁻¹ from the stored Λ, "
+            f"computed by the analysis), max |p|, |q| = {max(stray):.1e}")
+    if unchecked:
+        text += f"; {unchecked} without Λ not checked"
+    ok = worst <= FLOW_TOLERANCE and max(stray) <= FLOW_TOLERANCE
+    return _row("Theorem 4.1: gradient flow reaches W_KQ ∝ Γ⁻¹, W_PV ∝ e eᵀ (uU = Γ⁻¹, p = q = 0)", text,
+                f"0 (≤ {FLOW_TOLERANCE:g})", AGREES if ok else DISAGREES)
+
+
+def theorem_4_2(t, lsa):
+    rows = (t["predictor"] == lsa) & (t["shift"] == "none") & np.isfinite(t["theory"]) & (t["theory"] > 0) & \
+           (t["stderr"] > 0) & (t["task"] == "linear")
+    if not rows.any():
+        return _row("Theorem 4.2: risk of the trained LSA equals the closed form", "-", "-", MISSING)
+    ok, text = agreement((t["risk"][rows] - t["theory"][rows]) / t["stderr"][rows])
+    return _row(f"Theorem 4.2: risk of the trained LSA ({lsa}) equals the closed form",
+                f"{rows.sum()} points: {text}", "z ~ N(0, 1)", AGREES if ok else DISAGREES)
+
+
+def rate_in_m(t, lsa, fits):
+    """Risk = A/M + B holds for every fixed preconditioner, so the claim is judged by A itself."""
+    unshifted = series(t, lsa, (t["shift"] == "none") & (t["task"] == "linear"))
+    if not unshifted:
+        return _row("risk − floor falls like A/M", "-", "-", MISSING)
+    terms = [series_terms(s) for s in unshifted.values()]
+    z = [(x["A"] - x["A_theory"]) / x["A_se"] for x in terms]
+    ok, text = agreement(z)
+    covered, coverage_text = coverage(z)
+    alphas = [f["alpha"] for key, f in fits.items() if key[5] == lsa and key[2] == "none" and key[4] == "linear"]
+    free = f"; free fit a·M^-α + b (description): median α = {np.median(alphas):.3f}" if alphas else ""
+    return _row("risk − floor falls like A/M with Theorem 4.2's A",
+                f"fitted A of {len(z)} series against the theory's A: {text}; {coverage_text}{free}",
+                "A = tr(Γ⁻²Λ³) + tr Λ tr(Γ⁻²Λ²)", AGREES if ok and covered else DISAGREES)
+
+
+def floor_limit(covariance):
+    """lim N² B as N → ∞ (Γ → Λ): tr Λ + 2 tr Λ · d + (tr Λ)² tr Λ⁻¹."""
+    lam = np.asarray(covariance, dtype=float)
+    trace = np.trace(lam)
+    return trace + 2 * trace * len(lam) + trace**2 * np.trace(np.linalg.inv(lam))
+
+
+def floor_in_n(t, lsa, models):
+    """The fitted M → ∞ limit B of every unshifted series against the theory's B; then, per (d,
+    covariance), the local slopes of B between neighbouring N against the theory's (they approach
+    −2 only once N ≫ tr Λ, so the N range must reach a theory slope of −1.95) and N²B at the
+    largest N beside its limit. The floor block of paper.toml measures B at M = 10^5 … 10^7 with the
+    sufficient-statistic sampler, where it is most of the risk."""
+    label = "the floor B (risk as M → ∞) falls like 1/N² as Theorem 4.2 says"
+    unshifted = series(t, lsa, (t["shift"] == "none") & (t["task"] == "linear"))
+    if not unshifted:
+        return _row(label, "-", "-", MISSING)
+    terms = {key: series_terms(s) for key, s in unshifted.items()}
+    z = [(x["B"] - x["B_theory"]) / x["B_se"] for x in terms.values()]
+    ok, text = agreement(z)
+    covered, coverage_text = coverage(z)
+    lambdas = {(int(m["attrs"]["d"]), m["attrs"]["covariance"]): m["Lambda"] for m in models.values()
+               if "Lambda" in m}
+    slope_z, described, reached = [], [], []
+    for d, covariance in sorted({(k[0], k[3]) for k in terms}):
+        keys = sorted((k for k in terms if k[0] == d and k[3] == covariance and terms[k]["B"] > 0),
+                      key=lambda k: k[1])
+        if len(keys) < 3:
+            continue
+        local, local_theory = [], []
+        for k1, k2 in zip(keys, keys[1:]):
+            x1, x2 = terms[k1], terms[k2]
+            step = np.log(k2[1] / k1[1])
+            slope = np.log(x2["B"] / x1["B"]) / step
+            slope_se = np.hypot(x1["B_se"] / x1["B"], x2["B_se"] / x2["B"]) / step
+            local.append(slope)
+            local_theory.append(np.log(x2["B_theory"] / x1["B_theory"]) / step)
+            slope_z.append((slope - local_theory[-1]) / slope_se)
+        last, n_max = terms[keys[-1]], keys[-1][1]
+        if local_theory[-1] <= -1.95:
+            reached.append(f"d={d} {covariance}")
+        limit = f", N → ∞: {floor_limit(lambdas[(d, covariance)]):.4g}" if (d, covariance) in lambdas else ""
+        described.append(f"d={d} {covariance}: local slope {local[0]:.3f} (N={keys[0][1]}) … {local[-1]:.3f} "
+                         f"(N={n_max}; theory {local_theory[0]:.3f} … {local_theory[-1]:.3f}), N²B at N={n_max}: "
+                         f"{n_max**2 * last['B']:.4g} ± {n_max**2 * last['B_se']:.2g} (theory "
+                         f"{n_max**2 * last['B_theory']:.4g}{limit})")
+    if not slope_z:
+        return _row(label, f"fitted B of {len(z)} series: {text}; fewer than three N per (d, covariance)",
+                    "-", AGREES if ok and covered else DISAGREES)
+    slopes_ok, slopes_text = agreement(slope_z)
+    verdict = AGREES if ok and covered and slopes_ok else DISAGREES
+    if verdict == AGREES and not reached:
+        verdict = MISSING  # B agrees, but no N range reaches the 1/N² regime
+    regime = (f"the 1/N² regime (theory slope ≤ −1.95) is reached for {', '.join(reached)}" if reached else
+              "no N range reaches the 1/N² regime (theory slope ≤ −1.95)")
+    return _row(label, f"fitted B of {len(z)} series: {text}; {coverage_text}; {len(slope_z)} local slopes of B "
+                f"in N: {slopes_text}; {regime}; " + "; ".join(described),
+                "B = (1/N²)[tr(Γ⁻²Λ³) + 2 tr Λ tr(Γ⁻²Λ²) + (tr Λ)² tr(Γ⁻²Λ)]; local slope → −2 (the N of "
+                "at least one (d, covariance) must reach −1.95)", verdict)
+
+
+def nonlinear(t, lsa):
+    """Theorem 4.2 for general targets: risk = best linear risk + closed-form excess, at every point."""
+    tasks = sorted(set(t["task"][t["task"] != "linear"]) - {x for x in t["task"] if x.startswith("sparse")})
+    claim = "nonlinear tasks: the LSA's excess over the best linear predictor equals its closed form"
+    if not tasks:
+        return _row(claim, "-", "-", MISSING)
+    rows = (t["predictor"] == lsa) & np.isin(t["task"], tasks) & (t["shift"] == "none") & \
+           np.isfinite(t["theory"]) & (t["stderr"] > 0)
+    if not rows.any():
+        return _row(claim, "-", "-", MISSING)
+    ok, text = agreement((t["risk"][rows] - t["theory"][rows]) / t["stderr"][rows])
+    described = []
+    for task in tasks:
+        diagonal = rows & (t["task"] == task) & (t["M"] == t["N"])
+        if not diagonal.any():
+            continue
+        i = np.flatnonzero(diagonal)[np.argmax(t["N"][diagonal])]
+        ols = (t["point"] == t["point"][i]) & (t["predictor"] == "ols")
+        if ols.any():
+            excess = t["risk"][i] / t["risk"][ols][0] - 1
+            described.append(f"{task} {100 * excess:+.1f}% over OLS at N = M = {t['N'][i]}")
+    return _row(claim, f"{rows.sum()} points ({', '.join(tasks)}): {text}"
+                + ("; " + ", ".join(described) if described else ""),
+                "risk = min_v E(<v,x> − y)² + (1/M) tr(ΣΓ⁻²Λ) + (1/N²)[…] (→ best linear)",
+                AGREES if ok else DISAGREES)
+
+
+def shift_limits(t, lsa, names, label):
+    """Task and query shifts: each shifted series converges as M grows to its closed-form limit
+    (its risks and its fitted B against the theory). Shifts without a closed form are described."""
+    rows = (t["task"] == "linear") & np.array([_family(s, names) for s in t["shift"]], dtype=bool)
+    measured = series(t, lsa, rows)
+    z, described = [], []
+    for key, s in measured.items():
+        x = series_terms(s)
+        z += list((s["risk"] - s["theory"]) / s["stderr"]) + [(x["B"] - x["B_theory"]) / x["B_se"]]
+        described.append(f"{key[2]}: B = {x['B']:.4g} ± {x['B_se']:.2g} (theory {x['B_theory']:.4g})")
+    for shift in sorted(set(t["shift"][rows]) - {k[2] for k in measured}):
+        has_theory = np.isfinite(t["theory"][rows & (t["shift"] == shift) & (t["predictor"] == lsa)]).any()
+        described.append(f"{shift}: " + ("fewer than three M, not judged" if has_theory else
+                                          "no closed form (Monte Carlo only, not judged)"))
+    if not z:
+        return _row(label, "; ".join(described) or "-", "-", MISSING)
+    ok, text = agreement(z)
+    return _row(label, f"{len(measured)} shifted series, risks and M → ∞ limits against the closed form: {text}; "
+                + "; ".join(described), "each shifted risk → its closed-form limit as M grows",
+                AGREES if ok else DISAGREES)
+
+
+def covariate_shift(t, lsa):
+    """scale-x = c: the fitted M → ∞ limit B matches its closed form, and relative to the zero
+    predictor it stands above the unshifted floor (OLS reaches 0 at M ≥ d; the LSA does not)."""
+    label = "covariate shift fails: scale-x = c ≠ 1 leaves a gap to OLS as M → ∞"
+    shifted = series(t, lsa, (t["task"] == "linear") & np.array([_family(s, ("scale-x",)) for s in t["shift"]],
+                                                                    dtype=bool))
+    if not shifted:
+        return _row(label, "-", "-", MISSING)
+    unshifted = series(t, lsa, (t["task"] == "linear") & (t["shift"] == "none"))
+    z, gaps, described = [], [], []
+    for key, s in shifted.items():
+        base = unshifted.get((key[0], key[1], "none", *key[3:]))
+        x = series_terms(s)
+        z += list((s["risk"] - s["theory"]) / s["stderr"]) + [(x["B"] - x["B_theory"]) / x["B_se"]]
+        c = float(key[2].split("=")[1])
+        text = f"c = {c:.3g}: B/R_zero = {x['B'] / s['zero'][-1]:.3f} ± {x['B_se'] / s['zero'][-1]:.3f}"
+        if base is not None and np.isfinite(s["zero"][-1]) and np.isfinite(base["zero"][-1]):
+            y = series_terms(base)
+            gap = x["B"] / s["zero"][-1] - y["B"] / base["zero"][-1]
+            gap_se = np.hypot(x["B_se"] / s["zero"][-1], y["B_se"] / base["zero"][-1])
+            gaps.append(gap / gap_se)
+            text += f" (unshifted {y['B'] / base['zero'][-1]:.3f}; N → ∞: {(c * c - 1) ** 2:.3f})"
+        described.append(text)
+    ok, text = agreement(z)
+    persists = bool(gaps) and min(gaps) >= GAP_Z
+    return _row(label, f"{len(shifted)} series against the closed form: {text}; fitted M → ∞ limit relative to "
+                f"the zero predictor: " + "; ".join(described) +
+                (f"; min gap to unshifted {min(gaps):.1f} standard errors" if gaps else ""),
+                f"B matches the closed form and exceeds the unshifted floor by ≥ {GAP_Z:g} standard errors "
+                "(N → ∞: (c² − 1)², OLS: 0)", AGREES if ok and persists else DISAGREES)
+
+
+def random_covariance(t, lsa, models):
+    """Trained on random-exp: V = b(N)·I (computed here), risks against the closed form, and the gap
+    to OLS persisting as M grows (the fitted M → ∞ limit is far above OLS's 0)."""
+    label = "random covariance: one layer cannot learn across covariances; E ŷ → ⅓ <w, x_q>"
     random_models = [m for m in models.values() if m["attrs"].get("covariance") == "random-exp"
                      and m["attrs"].get("model", "lsa") == "lsa"]
-    rows = (t["covariance"] == "random-exp") & (t["predictor"] == lsa) & \
-           np.isin(t["shift"], ["none", "random-cov-scale=1"]) & (t["task"] == "linear")
-    if random_models and rows.any():
-        model = max(random_models, key=lambda m: int(m["attrs"]["N"]))
+    rows = (t["covariance"] == "random-exp") & (t["task"] == "linear") & \
+           np.array([s == "none" or s.startswith("random-cov-scale") for s in t["shift"]], dtype=bool)
+    measured = series(t, lsa, rows)
+    if not random_models or not measured:
+        return _row(label, "-", "-", MISSING)
+    weights = []
+    for model in random_models:
         d, n = int(model["attrs"]["d"]), int(model["attrs"]["N"])
-        w_pv, w_kq = np.asarray(model["W_PV"]), np.asarray(model["W_KQ"])
-        v = w_pv[d, d] * w_kq[:d, :d]
-        b = float(np.mean(np.diag(v)))
-        b_theory = 2.0 / (6.0 * (1 + 2.0 / n) + 2.0 * (d - 1) / n)
-        end = _largest(t, rows)
-        per_dim = t["risk"][end][0] / t["d"][end][0]
-        theory_per_dim = t["theory"][end][0] / t["d"][end][0]
-        ok = abs(b - b_theory) < 1e-3 and per_dim > 0.25 and abs(per_dim - theory_per_dim) < 0.05
-        claims.append(_row("random covariance: one layer cannot learn across covariances; E ŷ → ⅓ <w, x_q>",
-                           f"trained V = {b:.4f}·I at N = {n} (→ ⅓); error/d = {per_dim:.3f} at N = "
-                           f"{t['N'][end][0]}, M = {t['M'][end][0]}",
-                           f"V = {b_theory:.4f}·I; error/d = {theory_per_dim:.3f} (→ ⅓)",
-                           AGREES if ok else DISAGREES))
-    else:
-        claims.append(_row("random covariance fails", "-", "-", MISSING))
-    return claims
+        v, _, _ = theory.preconditioner(model["W_PV"], model["W_KQ"])
+        b = theory.random_exp_limit(d, n)
+        weights.append((np.linalg.norm(v - b * np.eye(d)) / np.linalg.norm(b * np.eye(d)), n, float(np.mean(np.diag(v))), b))
+    z, gaps = [], []
+    for key, s in measured.items():
+        x = series_terms(s)
+        z += list((s["risk"] - s["theory"]) / s["stderr"]) + [(x["B"] - x["B_theory"]) / x["B_se"]]
+        gaps.append((key, x))
+    ok, text = agreement(z)
+    # The gap to OLS (0 for M ≥ d without noise) at c = 1 and the largest N, over M and in the limit.
+    ones = [(k, x) for k, x in gaps if k[2] in ("none", "random-cov-scale=1")]
+    key, x = max(ones or gaps, key=lambda item: item[0][1])
+    d = key[0]
+    persists = x["B"] / x["B_se"] >= GAP_Z
+    s = measured[key]
+    ols = {m: r for m, r in zip(t["M"][(t["predictor"] == "ols") & rows & (t["N"] == key[1]) & (t["shift"] == key[2])],
+                                t["risk"][(t["predictor"] == "ols") & rows & (t["N"] == key[1]) & (t["shift"] == key[2])])}
+    over_m = ", ".join(f"M={int(m)}: {(r - ols.get(m, np.nan)) / d:.3f}" for m, r in zip(s["M"], s["risk"]))
+    worst = max(weights)
+    weights_ok = worst[0] <= FLOW_TOLERANCE
+    return _row(label,
+                f"trained V = {worst[2]:.4f}·I at N = {worst[1]} (max ‖V − b(N)I‖/‖b(N)I‖ = {worst[0]:.1e}); "
+                f"{len(measured)} series against the closed form: {text}; gap to OLS per dimension at N = {key[1]} "
+                f"({key[2]}): {over_m}; as M → ∞: {x['B'] / d:.3f} ± {x['B_se'] / d:.3f}",
+                f"V = b(N)·I, b(N) = 2/(6(1 + 2/N) + 2(d−1)/N) = {worst[3]:.4f}; gap as M → ∞ = "
+                f"{x['B_theory'] / d:.3f} per dimension (→ ⅓)",
+                AGREES if ok and persists and weights_ok else DISAGREES)
+
+
+def compute_claims(t, models, fits):
+    lsa = _lsa_name(t)
+    return [theorem_4_1(models), theorem_4_2(t, lsa), rate_in_m(t, lsa, fits), floor_in_n(t, lsa, models),
+            nonlinear(t, lsa),
+            shift_limits(t, lsa, TASK_SHIFTS, "task shift tolerated: shifted risks reach their closed-form limits"),
+            shift_limits(t, lsa, QUERY_SHIFTS, "query shift tolerated: shifted risks reach their closed-form limits"),
+            covariate_shift(t, lsa), random_covariance(t, lsa, models)]

@@ -78,7 +78,9 @@ def risk_against_n(t, fits, folder, name, d, covariance, predictor):
             theory_floors.append(affine[1])
     if ns:
         b = np.array(floors)
-        right.errorbar(ns, b[:, 0], yerr=[b[:, 0] - b[:, 1], b[:, 2] - b[:, 0]], fmt="o", ms=4,
+        # A bootstrap interval of a fit at its bound (b = 0) need not contain the estimate: clip.
+        below, above = np.clip(b[:, 0] - b[:, 1], 0, None), np.clip(b[:, 2] - b[:, 0], 0, None)
+        right.errorbar(ns, b[:, 0], yerr=[np.nan_to_num(below), np.nan_to_num(above)], fmt="o", ms=4,
                        label="fitted floor b")
         right.plot(ns, theory_floors, "k--", lw=1, label="theory floor")
     right.set(xscale="log", yscale="log", xlabel="training prompt length N", ylabel="floor b",

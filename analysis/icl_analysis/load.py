@@ -165,6 +165,8 @@ def tidy(data):
                          tuple(points[c][i] for c in POINT_COLUMNS) not in base for i in done],
                         dtype=bool)
         rows = done[keep] if len(done) else done
+        # A predictor a [grid] block does not evaluate has 0 prompts at its points: no row.
+        rows = rows[data["estimates"][predictor]["prompts"][rows] > 0]
         columns["point"].append(rows)
         for name in (*POINT_COLUMNS, "model", "training", "replicate"):
             columns[name].append(points[name][rows])

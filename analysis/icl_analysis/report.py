@@ -28,13 +28,13 @@ def select(t, key):
             & (t["task"] == task) & (t["predictor"] == predictor))
 
 
-def fit_series(t):
+def fit_series(t, bootstrap=300):
     fits, rows = {}, []
     for key in series_keys(t):
         r = select(t, key)
         order = np.argsort(t["M"][r])
         m, risk, se, theory = (t[c][r][order] for c in ("M", "risk", "stderr", "theory"))
-        fit = fit_power_law(m, risk, se)
+        fit = fit_power_law(m, risk, se, bootstrap=bootstrap)
         if fit is None:
             continue
         fits[key] = fit
@@ -167,6 +167,13 @@ def make_figures(t, fits, models, folder):
     return made
 
 
+def claims_of(path):
+    """The claims table of one result file (rows of claim, measured, theory, verdict)."""
+    t = tidy(load(path))
+    fits, _ = fit_series(t, bootstrap=0)  # the claims use only the fitted exponents
+    return compute_claims(t, load_models(path), fits)
+
+
 def write_report(path, folder):
     data = load(path)
     models = load_models(path)
@@ -190,7 +197,7 @@ def write_report(path, folder):
     made = make_figures(t, fits, models, folder)
     if len(z):
         made.append(("agreement histogram", figures.z_histogram(z, folder, "agreement")))
-    claims = compute_claims(t, fits, slopes, models, rate_rows)
+    claims = compute_claims(t, models, fits)
 
     attrs = data["attrs"]
     status = data["points"]["status"]

@@ -31,6 +31,8 @@ int run_export(const std::string& path, const std::string& format, bool selected
     // Points of candidates successive halving dropped have no results, and never will.
     if (data.points.status[i] == point_status::eliminated) continue;
     for (const auto& columns : data.predictors) {
+      // A predictor the point's [grid] block does not evaluate: no row.
+      if (data.points.status[i] == 1 && columns.prompts[i] == 0) continue;
       ExportRow row;
       row.points = &data.points;
       row.row = i;

@@ -11,6 +11,7 @@
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <vector>
 
 namespace icl {
 
@@ -41,6 +42,12 @@ struct GridPoint {
   std::size_t setting = 0;           ///< index into the study's training settings
   std::uint64_t random_address = 0;  ///< stable_hash of the point's canonical text
   bool sufficient = false;  ///< evaluated by the sufficient-statistic sampler (src/evaluation)
+  /// Which of the study's predictors are evaluated here (a [grid] block's `predictors`); empty:
+  /// all of them.
+  std::vector<bool> evaluated;
+
+  /// Whether the study's predictor number `index` is evaluated at this point.
+  bool evaluates(std::size_t index) const { return evaluated.empty() || evaluated.at(index); }
 
   /// The law of the point's test prompts: the training covariance changed by the shift, labels by
   /// the task. `seed` (the study's) fixes the rotations of skewed and half-subspace.

@@ -17,7 +17,10 @@ struct ModelRecord {
   std::string covariance, task = "linear", method;
   std::string model = "lsa";  ///< "lsa-L": W_PV and W_KQ hold the L layers stacked vertically
   Eigen::MatrixXd value_projection, key_query;  ///< W_PV, W_KQ
-  std::vector<double> loss;                     ///< the training curve
+  /// Λ, the training inputs' covariance ("Lambda"; empty for random covariances): the analysis
+  /// computes Γ⁻¹ from it on its own to judge Theorem 4.1 without trusting the training code.
+  Eigen::MatrixXd input_covariance;
+  std::vector<double> loss;  ///< the training curve
   /// Further curves aligned with `loss`: "time" or "step", "distance", "balance", "p_norm",
   /// "q_norm".
   std::map<std::string, std::vector<double>> curves;

@@ -38,9 +38,12 @@ std::optional<ChunkStatistics> evaluate_point(const GridPoint& point, const Sett
   const PointModel model = point_model(point, law, trained, seed);
   std::vector<std::unique_ptr<Predictor>> owned;
   std::vector<const Predictor*> running;
-  for (const auto& name : predictors) {
-    owned.push_back(model.make(name));
+  std::vector<std::size_t> slots;  // where each running predictor's statistics go
+  for (std::size_t p = 0; p < predictors.size(); ++p) {
+    if (!point.evaluates(p)) continue;
+    owned.push_back(model.make(predictors[p]));
     running.push_back(owned.back().get());
+    slots.push_back(p);
   }
   std::optional<ChunkStatistics> statistics;
   if (point.sufficient) {
@@ -48,7 +51,7 @@ std::optional<ChunkStatistics> evaluate_point(const GridPoint& point, const Sett
     for (std::size_t p = 0; p < running.size(); ++p) {
       auto form = running[p]->linear_form();
       if (!form)
-        throw NumericalError("predictor '" + predictors[p] +
+        throw NumericalError("predictor '" + predictors[slots[p]] +
                              "' has no linear form here (trained p, q != 0?): run with "
                              "[study] sampler = \"plain\"");
       forms.push_back(std::move(*form));
@@ -66,10 +69,16 @@ std::optional<ChunkStatistics> evaluate_point(const GridPoint& point, const Sett
         point.random_address, prompts, first_chunk, chunks, interrupted);
   }
   if (!statistics) return std::nullopt;
-  for (const auto& chunk : *statistics)
+  for (auto& chunk : *statistics) {
     for (const auto& s : chunk)
       if (!std::isfinite(s.mean))
         throw NumericalError(describe(point) + ": a risk estimate is not finite");
+    // Predictors the point does not evaluate keep empty statistics (0 prompts) in their slots.
+    if (slots.size() == predictors.size()) continue;
+    std::vector<RunningStatistics> full(predictors.size());
+    for (std::size_t k = 0; k < slots.size(); ++k) full[slots[k]] = chunk[k];
+    chunk = std::move(full);
+  }
   return statistics;
 }
 

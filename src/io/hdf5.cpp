@@ -308,6 +308,10 @@ bool has_attribute(const Handle& object, const std::string& name) {
   return H5Aexists(object.id(), name.c_str()) > 0;
 }
 
+bool has_child(const Handle& group, const std::string& name) {
+  return H5Lexists(group.id(), name.c_str(), H5P_DEFAULT) > 0;
+}
+
 std::string read_string_attribute(const Handle& object, const std::string& name) {
   Handle attribute = open_attribute(object, name);
   Handle type = string_type(attribute.what());

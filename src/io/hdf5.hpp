@@ -71,6 +71,8 @@ void write_attribute(const Handle& object, const std::string& name, const std::s
 void write_attribute(const Handle& object, const std::string& name, std::int64_t value);
 void write_attribute(const Handle& object, const std::string& name, double value);
 bool has_attribute(const Handle& object, const std::string& name);
+/// Whether `group` has a link (dataset or group) called `name`.
+bool has_child(const Handle& group, const std::string& name);
 std::string read_string_attribute(const Handle& object, const std::string& name);
 std::int64_t read_integer_attribute(const Handle& object, const std::string& name);
 double read_double_attribute(const Handle& object, const std::string& name);

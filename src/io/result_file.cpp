@@ -198,6 +198,8 @@ void write_contents(const std::string& path, const ResultData& data) {
     for (const auto& [name, text] : model.texts) h5::write_attribute(group, name, text);
     h5::write_matrix(group, "W_PV", model.value_projection);
     h5::write_matrix(group, "W_KQ", model.key_query);
+    if (model.input_covariance.size() > 0)
+      h5::write_matrix(group, "Lambda", model.input_covariance);
     h5::write_doubles(group, "loss", model.loss);
     for (const auto& [name, curve] : model.curves) h5::write_doubles(group, name, curve);
   }
@@ -322,9 +324,11 @@ ResultData read_result_contents(const h5::Handle& file, const std::string& path)
     if (h5::has_attribute(group, "model")) model.model = h5::read_string_attribute(group, "model");
     model.value_projection = h5::read_matrix(group, "W_PV");
     model.key_query = h5::read_matrix(group, "W_KQ");
+    // Lambda: absent in files from before it was stored and for random covariances.
+    if (h5::has_child(group, "Lambda")) model.input_covariance = h5::read_matrix(group, "Lambda");
     model.loss = h5::read_doubles(group, "loss");
     for (const auto& child : h5::list_children(group))
-      if (child != "W_PV" && child != "W_KQ" && child != "loss")
+      if (child != "W_PV" && child != "W_KQ" && child != "Lambda" && child != "loss")
         model.curves[child] = h5::read_doubles(group, child);
     for (const char* name : {"converged",
                              "loss_gap",

@@ -178,7 +178,8 @@ void check_grid_size(Section& grid, const GridConfig& config, double study_point
   }
 }
 
-GridConfig parse_grid(Section& grid, std::uint64_t seed) {
+GridConfig parse_grid(Section& grid, std::uint64_t seed,
+                      const std::vector<std::string>& evaluated_predictors) {
   GridConfig config;
   config.dim = grid.integer_list("d", 1, limits::max_dim);
   config.train_length = grid.integer_list("N", 1, limits::max_length);
@@ -187,6 +188,14 @@ GridConfig parse_grid(Section& grid, std::uint64_t seed) {
   config.covariance = grid.string_list("covariance");
   config.task = grid.has("task") ? grid.string_list("task") : std::vector<std::string>{"linear"};
   config.model = grid.has("model") ? grid.string_list("model") : std::vector<std::string>{"lsa"};
+  if (grid.has("predictors")) {
+    config.predictors = grid.string_list("predictors");
+    for (const auto& name : config.predictors)
+      if (std::find(evaluated_predictors.begin(), evaluated_predictors.end(), name) ==
+          evaluated_predictors.end())
+        grid.fail("predictors", "'" + name + "' is not one of [evaluation] predictors (" +
+                                    join(evaluated_predictors, ", ") + ")");
+  }
   check_grid_size(grid, config);
   for (const auto& text : config.model) {
     try {
@@ -296,12 +305,26 @@ StudyConfig parse_config_table(const toml::table& root, const std::string& text,
                                              : SamplerChoice::automatic;
   study.reject_unknown_keys();
 
+  // [evaluation] first: a [grid] block may name a subset of its predictors.
+  Section evaluation(table("evaluation"), "evaluation", source);
+  config.predictors = evaluation.has("predictors")
+                          ? evaluation.string_list("predictors")
+                          : std::vector<std::string>{"lsa", "lsa-theory", "ols", "gd1", "zero"};
+  for (const auto& name : config.predictors) {
+    try {
+      check_predictor_name(name, "predictor");
+    } catch (const ConfigError& e) {
+      evaluation.fail("predictors", e.what());
+    }
+  }
+  evaluation.reject_unknown_keys();
+
   // [grid] is one block; [[grid]] several, whose points are joined (repeated points count once).
   const toml::node* grid_node = root.get("grid");
   if (!grid_node) throw ConfigError(source + ": [grid]: missing section");
   if (const auto* single = grid_node->as_table()) {
     Section grid(single, "grid", source);
-    config.grids.push_back(parse_grid(grid, config.seed));
+    config.grids.push_back(parse_grid(grid, config.seed, config.predictors));
   } else if (const auto* blocks = grid_node->as_array()) {
     for (std::size_t i = 0; i < blocks->size(); ++i) {
       const auto* block = (*blocks)[i].as_table();
@@ -309,7 +332,7 @@ StudyConfig parse_config_table(const toml::table& root, const std::string& text,
         throw ConfigError(source + ": [[grid]] element " + std::to_string(i + 1) +
                           " is not a table");
       Section grid(block, "grid #" + std::to_string(i + 1), source);
-      config.grids.push_back(parse_grid(grid, config.seed));
+      config.grids.push_back(parse_grid(grid, config.seed, config.predictors));
     }
     if (config.grids.empty()) throw ConfigError(source + ": [[grid]]: no blocks");
     double study_points = 0;
@@ -352,18 +375,6 @@ StudyConfig parse_config_table(const toml::table& root, const std::string& text,
   parse_halving(sweep, config, table("training"), table("models"));
   sweep.reject_unknown_keys();
 
-  Section evaluation(table("evaluation"), "evaluation", source);
-  config.predictors = evaluation.has("predictors")
-                          ? evaluation.string_list("predictors")
-                          : std::vector<std::string>{"lsa", "lsa-theory", "ols", "gd1", "zero"};
-  for (const auto& name : config.predictors) {
-    try {
-      check_predictor_name(name, "predictor");
-    } catch (const ConfigError& e) {
-      evaluation.fail("predictors", e.what());
-    }
-  }
-  evaluation.reject_unknown_keys();
   return config;
 }
 

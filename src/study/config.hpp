@@ -13,6 +13,10 @@ struct GridConfig {
   std::vector<int> dim, train_length, test_length;  ///< d, N, M
   std::vector<std::string> shift, covariance, task;
   std::vector<std::string> model;  ///< "lsa" (default), "lsa-L"
+  /// The block's `predictors`: a subset of [evaluation] predictors evaluated at its points (empty:
+  /// all). The others are left unevaluated there (risk NaN, 0 prompts), so that a block can use
+  /// the sufficient-statistic sampler at M = 10^7 in a study whose other blocks have knn3.
+  std::vector<std::string> predictors;
 };
 
 /// `[study] sampler`: auto uses the sufficient-statistic sampler wherever it is valid.

@@ -117,8 +117,9 @@ class PointStore {
     for (std::size_t p = 0; p < statistics.size(); ++p) {
       auto& columns = result_.predictors[p];
       const auto& s = statistics[p];
-      columns.risk[point] = s.mean;
-      columns.standard_error[point] = s.standard_error();
+      // A predictor the point's block does not evaluate: NaN and 0 prompts.
+      columns.risk[point] = s.count > 0 ? s.mean : NAN;
+      columns.standard_error[point] = s.count > 0 ? s.standard_error() : NAN;
       columns.prompts[point] = static_cast<std::int64_t>(s.count);
     }
     result_.points.status[point] = 1;

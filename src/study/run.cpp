@@ -62,6 +62,7 @@ std::vector<std::uint8_t> encode_model(const ModelRecord& model) {
   };
   put_matrix(model.value_projection);
   put_matrix(model.key_query);
+  put_matrix(model.input_covariance);
   w.put(model.loss);
   w.put<std::uint64_t>(model.curves.size());
   for (const auto& [name, curve] : model.curves) {
@@ -98,6 +99,7 @@ ModelRecord decode_model(const std::vector<std::uint8_t>& bytes) {
   };
   model.value_projection = get_matrix();
   model.key_query = get_matrix();
+  model.input_covariance = get_matrix();
   model.loss = r.get_vector<double>();
   for (auto n = r.get<std::uint64_t>(); n > 0; --n) {
     const std::string name = r.get_string();

@@ -25,16 +25,22 @@ void decide_samplers(Study& study) {
   if (config.sampler == SamplerChoice::plain) return;
   const bool lsa_linear = config.training.method == TrainingMethod::flow ||
                           config.training.method == TrainingMethod::closed_form;
-  std::string predictor_obstacle;
-  for (const auto& name : config.predictors)
-    if (!has_linear_form(name, lsa_linear)) {
-      predictor_obstacle = "predictor '" + name + "' is not a function of S, h and x_q";
-      if (name == "lsa") predictor_obstacle += " after stochastic training (p, q != 0)";
-      break;
+  // The first predictor the point evaluates that is no LinearForm ("" when there is none).
+  auto predictor_obstacle = [&](const GridPoint& point) {
+    for (std::size_t p = 0; p < config.predictors.size(); ++p) {
+      const std::string& name = config.predictors[p];
+      if (!point.evaluates(p) || has_linear_form(name, lsa_linear)) continue;
+      std::string obstacle = "predictor '" + name + "' is not a function of S, h and x_q";
+      if (name == "lsa") obstacle += " after stochastic training (p, q != 0)";
+      return obstacle;
     }
-  const bool has_lsa = needs_trained_models(config);
+    return std::string();
+  };
   for (auto& point : study.points) {
-    std::string obstacle = predictor_obstacle;
+    std::string obstacle = predictor_obstacle(point);
+    bool has_lsa = false;
+    for (std::size_t p = 0; p < config.predictors.size(); ++p)
+      has_lsa = has_lsa || (point.evaluates(p) && config.predictors[p] == "lsa");
     if (obstacle.empty() && has_lsa && point.model_spec.depth > 0)
       obstacle = "predictor 'lsa' is the deep model " + point.model;
     if (obstacle.empty()) obstacle = sufficient_sampler_obstacle(point.test_law(config.seed));
@@ -79,13 +85,22 @@ void check_working_memory(const Study& study) {
 Study expand_study(StudyConfig config) {
   Study study;
   std::map<std::string, std::size_t> setting_index;
-  std::set<std::string> seen;
   // Covariances are parsed once per (spec, d) and shared: a rotated one holds a d x d matrix.
   std::map<std::pair<std::string, int>, std::shared_ptr<const Covariance>> covariances;
   const bool configured_task = trains_on_configured_task(config.training.method);
+  std::map<std::string, std::size_t> point_index;
+  // The predictors a block evaluates, as a mask over the study's (empty: all).
+  auto block_mask = [&](const GridConfig& grid) {
+    std::vector<bool> mask;
+    if (grid.predictors.empty()) return mask;
+    for (const auto& name : config.predictors)
+      mask.push_back(std::find(grid.predictors.begin(), grid.predictors.end(), name) !=
+                     grid.predictors.end());
+    return mask;
+  };
   auto add_point = [&](int dim, int n, int m, const std::string& shift,
                        const std::string& covariance, const std::string& task,
-                       const std::string& model) {
+                       const std::string& model, const std::vector<bool>& evaluated) {
     auto& inputs = covariances[{covariance, dim}];
     GridPoint point =
         make_grid_point(dim, n, m, shift, covariance, task, model, config.seed, inputs);
@@ -118,7 +133,18 @@ Study expand_study(StudyConfig config) {
         const std::string replicate_suffix =
             replicate > 0 ? ";replicate=" + std::to_string(replicate) : std::string();
         const std::string key = setting_key + (label.empty() ? "" : ";" + label) + replicate_suffix;
-        if (!seen.insert(point_key + "|" + key).second) continue;  // repeated by another block
+        if (const auto [it, inserted] =
+                point_index.emplace(point_key + "|" + key, study.points.size());
+            !inserted) {
+          // Repeated by another block: once, with the predictors of both.
+          GridPoint& earlier = study.points[it->second];
+          if (earlier.evaluated.empty() || evaluated.empty())
+            earlier.evaluated.clear();
+          else
+            for (std::size_t p = 0; p < evaluated.size(); ++p)
+              earlier.evaluated[p] = earlier.evaluated[p] || evaluated[p];
+          continue;
+        }
         auto [it, inserted] = setting_index.emplace(key, study.settings.size());
         if (inserted) {
           TrainingSetting setting;
@@ -139,12 +165,14 @@ Study expand_study(StudyConfig config) {
         }
         GridPoint copy = point;
         copy.setting = it->second;
+        copy.evaluated = evaluated;
         // The test prompts are the same for every variant and replicate (paired comparisons).
         copy.random_address = stable_hash("point|" + point_key);
         study.points.push_back(std::move(copy));
       }
   };
-  for (const auto& grid : config.grids)
+  for (const auto& grid : config.grids) {
+    const std::vector<bool> evaluated = block_mask(grid);
     for (int dim : grid.dim)
       for (int n : grid.train_length)
         for (int m : grid.test_length)
@@ -152,7 +180,8 @@ Study expand_study(StudyConfig config) {
             for (const auto& covariance : grid.covariance)
               for (const auto& task : grid.task)
                 for (const auto& model : grid.model)
-                  add_point(dim, n, m, shift, covariance, task, model);
+                  add_point(dim, n, m, shift, covariance, task, model, evaluated);
+  }
   study.config = std::move(config);
   decide_samplers(study);
   check_working_memory(study);
@@ -176,8 +205,11 @@ bool needs_trained_models(const StudyConfig& config) {
 
 double point_cost(const Study& study, const GridPoint& point) {
   const ModelSpec& spec = point.model_spec;
-  return estimated_point_seconds(point.dim, point.test_length, study.config.predictors,
-                                 study.config.prompts, point.sufficient, spec.depth * spec.heads);
+  std::vector<std::string> evaluated;
+  for (std::size_t p = 0; p < study.config.predictors.size(); ++p)
+    if (point.evaluates(p)) evaluated.push_back(study.config.predictors[p]);
+  return estimated_point_seconds(point.dim, point.test_length, evaluated, study.config.prompts,
+                                 point.sufficient, spec.depth * spec.heads);
 }
 
 UnitPlan plan_work(const Study& study, const std::vector<std::size_t>& points, int ranks) {

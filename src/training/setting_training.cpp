@@ -48,6 +48,7 @@ ModelRecord untrained_record(const TrainingSetting& setting, const TrainingConfi
   model.covariance = setting.covariance;
   model.task = setting.task;
   model.model = setting.model;
+  if (!setting.inputs->is_random()) model.input_covariance = setting.inputs->matrix();
   if (const ModelSpec& spec = setting.model_spec; spec.depth > 0) {
     model.method = "adam";
     model.numbers["depth"] = spec.depth;

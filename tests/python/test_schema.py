@@ -88,3 +88,18 @@ def test_models_are_row_major(result_file):
             assert np.all(pv[:3, :] == 0) and np.any(pv[3, :3] != 0) and pv[3, 3] > 0
             assert np.all(kq[:, 3] == 0)
             assert model["loss"].shape == model["distance"].shape == model["step"].shape
+
+
+def test_models_store_their_input_covariance_and_merge_keeps_it(result_file, tmp_path):
+    """/models/<key>/Lambda is Λ of the training inputs (the analysis computes Γ⁻¹ from it), and a
+    merge of the file carries it over unchanged."""
+    path, _ = result_file
+    merged = tmp_path / "merged.h5"
+    subprocess.run([str(BUILD / "bin" / "icl-study"), "merge", str(path), "-o", str(merged)], check=True)
+    for name in (path, merged):
+        with h5py.File(name, "r") as f:
+            models = f["models"]
+            diagonal = models["d=3;N=6;covariance=diag:2,1,0.5;task=linear/Lambda"][()]
+            identity = models["d=3;N=6;covariance=identity;task=linear/Lambda"][()]
+        assert np.array_equal(diagonal, np.diag([2, 1, 0.5])), diagonal
+        assert np.array_equal(identity, np.eye(3))
