@@ -16,6 +16,18 @@ TRAINING_COLUMNS = {"training": "", "replicate": 0, "optimiser": "", "learning_r
                     "model_key": ""}
 
 
+MOMENTS = ("skewness", "excess_kurtosis")
+
+
+def heavy_tailed(prompts, skewness):
+    """Cochran's rule: the mean of n values with skewness g1 is close enough to normal for a z-score
+    only when n > 25 g1². Estimates on fewer prompts are heavy-tailed: their standard errors
+    understate the uncertainty (and their means are more often low than high)."""
+    skewness = np.asarray(skewness, dtype=float)
+    needed = np.where(np.isfinite(skewness), 25.0 * skewness**2, 0.0)
+    return np.asarray(prompts, dtype=float) < needed
+
+
 class SchemaError(Exception):
     """The file is not an icl-study result file this package can read."""
 
@@ -126,6 +138,12 @@ def load(path):
         predictors = list(_text(f["predictors"][()]))
         estimates = {p: {k: np.asarray(f["estimates"][p][k][()]) for k in ("risk", "stderr", "prompts")}
                      for p in predictors}
+        # The squared errors' skewness and excess kurtosis (NaN in files from before they were kept).
+        for p in predictors:
+            for k in MOMENTS:
+                group = f["estimates"][p]
+                estimates[p][k] = (np.asarray(group[k][()]) if k in group
+                                   else np.full(len(estimates[p]["risk"]), np.nan))
         theory = {p: np.asarray(f["theory"][p][()]) for p in predictors}
     return {"attrs": attrs, "points": points, "predictors": predictors, "estimates": estimates,
             "theory": theory}
@@ -158,7 +176,7 @@ def tidy(data):
     models = points["model"]
     base = {tuple(points[c][i] for c in POINT_COLUMNS) for i in done if models[i] == "lsa"}
     columns = {name: [] for name in ("point", *POINT_COLUMNS, "model", "training", "replicate",
-                                     "predictor", "risk", "stderr", "prompts", "theory")}
+                                     "predictor", "risk", "stderr", "prompts", "theory", *MOMENTS)}
     for predictor in data["predictors"]:
         model_specific = predictor in ("lsa", "gd-L", "pgd-L")
         keep = np.array([models[i] == "lsa" or model_specific or
@@ -172,10 +190,12 @@ def tidy(data):
             columns[name].append(points[name][rows])
         columns["predictor"].append(np.array([_row_name(predictor, models[i]) for i in rows],
                                              dtype=object))
-        for name in ("risk", "stderr", "prompts"):
+        for name in ("risk", "stderr", "prompts", *MOMENTS):
             columns[name].append(data["estimates"][predictor][name][rows])
         columns["theory"].append(data["theory"][predictor][rows])
-    return {k: (np.concatenate(v) if v else np.array([])) for k, v in columns.items()}
+    table = {k: (np.concatenate(v) if v else np.array([])) for k, v in columns.items()}
+    table["heavy_tailed"] = heavy_tailed(table["prompts"], table["skewness"])
+    return table
 
 
 def load_models(path):

@@ -98,7 +98,9 @@ def agreement(t):
         rows.append({k: t[k][index] for k in ("point", "d", "N", "M", "shift", "covariance", "task",
                                               "predictor", "risk", "stderr", "theory")})
         rows[-1]["z"] = z[i]
-        rows[-1]["flagged"] = bool(abs(z[i]) > 4)
+        rows[-1]["heavy_tailed"] = bool(t["heavy_tailed"][index])
+        # A heavy-tailed estimate's z-score is explained (too few prompts), not a disagreement.
+        rows[-1]["flagged"] = bool(abs(z[i]) > 4 and not t["heavy_tailed"][index])
     return rows, z
 
 
@@ -192,7 +194,7 @@ def write_report(path, folder):
                   for s in slopes]
     write_csv(os.path.join(folder, "rates.csv"), rate_rows + slope_rows, rate_columns)
     agreement_columns = ["point", "d", "N", "M", "shift", "covariance", "task", "predictor", "risk",
-                         "stderr", "theory", "z", "flagged"]
+                         "stderr", "theory", "z", "flagged", "heavy_tailed"]
     write_csv(os.path.join(folder, "agreement.csv"), agreement_rows, agreement_columns)
     made = make_figures(t, fits, models, folder)
     if len(z):
@@ -213,6 +215,15 @@ def write_report(path, folder):
              "## Agreement with the closed forms", "",
              f"{len(z)} estimates have a closed form; {len(flagged)} have abs z > 4"
              + (f"; mean z² = {np.mean(z**2):.3f}." if len(z) else "."), ""]
+    heavy = [r for r in agreement_rows if r["heavy_tailed"]]
+    if heavy:
+        heavy_z = np.array([r["z"] for r in heavy])
+        lines += [f"{len(heavy)} of them are heavy-tailed: fewer prompts than 25·skewness² of their squared "
+                  "errors (Cochran's rule for the normal approximation of a mean), so their standard errors "
+                  "understate the uncertainty. Their z-scores are not judged here or in the claims: "
+                  f"{int(np.sum(np.abs(heavy_z) > 4))} have abs z > 4, and their mean z is {np.mean(heavy_z):+.2f} "
+                  "(a heavy right tail makes a short sample's mean low more often than high). More prompts per "
+                  "point serve them.", ""]
     if flagged:
         lines += [markdown_table(flagged[:50], agreement_columns), ""]
     if depth.depths(t) or depth.softmax_models(t):

@@ -3,6 +3,7 @@
 #include "cli/csv.hpp"
 #include "core/errors.hpp"
 #include "core/parse.hpp"
+#include "evaluation/statistics.hpp"
 #include "io/files.hpp"
 #include "io/result_file.hpp"
 #include "study/provenance.hpp"
@@ -69,10 +70,12 @@ int run_info(const std::string& path) {
             << (done + eliminated == data.points.size() ? " (complete)"
                                                         : " (incomplete: continue with --resume)")
             << "\n  models: " << data.models.size() << '\n';
-  std::printf("  %-12s %8s %14s %14s %10s\n", "predictor", "points", "mean |z|", "max |z|",
-              "|z| > 4");
+  std::printf("  %-12s %8s %10s %10s %8s %13s %8s\n", "predictor", "points", "mean |z|", "max |z|",
+              "|z| > 4", "heavy-tailed", "|z| > 4");
+  std::size_t heavy_total = 0, heavy_flagged_total = 0;
+  double prompts_needed = 0;
   for (const auto& columns : data.predictors) {
-    std::size_t with_theory = 0, flagged = 0;
+    std::size_t with_theory = 0, flagged = 0, heavy = 0, heavy_flagged = 0;
     double sum = 0, worst = 0;
     for (std::size_t i = 0; i < data.points.size(); ++i) {
       // A theory of exactly 0 (noise-free OLS with M >= d) leaves only rounding: no z-score.
@@ -81,17 +84,40 @@ int run_info(const std::string& path) {
       const double se = columns.standard_error[i];
       if (!(se > 0)) continue;
       const double z = std::abs(columns.risk[i] - columns.theory[i]) / se;
+      // Fewer prompts than Cochran's rule asks for this skewness: the standard error understates
+      // the uncertainty, so the z-score is explained, not counted as a disagreement.
+      const double needed = minimum_prompts(columns.skewness[i]);
+      if (static_cast<double>(columns.prompts[i]) < needed) {
+        ++heavy;
+        heavy_flagged += z > 4;
+        prompts_needed = std::max(prompts_needed, needed);
+        continue;
+      }
       ++with_theory;
       sum += z;
       worst = std::max(worst, z);
       flagged += z > 4;
     }
+    heavy_total += heavy;
+    heavy_flagged_total += heavy_flagged;
     if (with_theory > 0)
-      std::printf("  %-12s %8zu %14.3f %14.3f %10zu\n", columns.name.c_str(), with_theory,
-                  sum / with_theory, worst, flagged);
+      std::printf("  %-12s %8zu %10.3f %10.3f %8zu %13zu %8zu\n", columns.name.c_str(), with_theory,
+                  sum / with_theory, worst, flagged, heavy, heavy_flagged);
+    else if (heavy > 0)
+      std::printf("  %-12s %8s %10s %10s %8s %13zu %8zu\n", columns.name.c_str(), "-", "-", "-",
+                  "-", heavy, heavy_flagged);
     else
-      std::printf("  %-12s %8s %14s %14s %10s\n", columns.name.c_str(), "-", "no theory", "-", "-");
+      std::printf("  %-12s %8s %10s %10s %8s %13s %8s\n", columns.name.c_str(), "-", "no theory",
+                  "-", "-", "-", "-");
   }
+  if (heavy_total > 0)
+    std::printf(
+        "  %zu estimates are heavy-tailed: fewer prompts than 25 x skewness^2 of their squared "
+        "errors "
+        "(Cochran's rule), so their standard errors understate the uncertainty and their z-scores "
+        "are not judged (%zu of them have |z| > 4); at least %.0f prompts per point would serve "
+        "them all\n",
+        heavy_total, heavy_flagged_total, std::ceil(prompts_needed));
   return 0;
 }
 
@@ -144,6 +170,8 @@ int run_merge(const std::vector<std::string>& inputs, const std::string& output,
         merged.predictors[p].risk[i] = s.predictors[p].risk[i];
         merged.predictors[p].standard_error[i] = s.predictors[p].standard_error[i];
         merged.predictors[p].prompts[i] = s.predictors[p].prompts[i];
+        merged.predictors[p].skewness[i] = s.predictors[p].skewness[i];
+        merged.predictors[p].excess_kurtosis[i] = s.predictors[p].excess_kurtosis[i];
       }
     }
     for (const auto& model : s.models) models.emplace(model.key, &model);

@@ -179,6 +179,8 @@ void write_contents(const std::string& path, const ResultData& data) {
     h5::write_doubles(group, "risk", predictor.risk);
     h5::write_doubles(group, "stderr", predictor.standard_error);
     h5::write_integers(group, "prompts", predictor.prompts);
+    h5::write_doubles(group, "skewness", predictor.skewness);
+    h5::write_doubles(group, "excess_kurtosis", predictor.excess_kurtosis);
     h5::write_doubles(theory, predictor.name, predictor.theory);
     order.push_back(predictor.name);
   }
@@ -308,6 +310,13 @@ ResultData read_result_contents(const h5::Handle& file, const std::string& path)
     check_length(columns.standard_error.size(), "/estimates/" + name + "/stderr");
     check_length(columns.prompts.size(), "/estimates/" + name + "/prompts");
     check_length(columns.theory.size(), "/theory/" + name);
+    // The squared errors' skewness and kurtosis: absent in files written before they were kept.
+    for (auto [moment, values] : {std::pair{"skewness", &columns.skewness},
+                                  std::pair{"excess_kurtosis", &columns.excess_kurtosis}}) {
+      *values = h5::has_child(group, moment) ? h5::read_doubles(group, moment)
+                                             : std::vector<double>(columns.risk.size(), NAN);
+      check_length(values->size(), "/estimates/" + name + "/" + moment);
+    }
     data.predictors.push_back(std::move(columns));
   }
 

@@ -7,6 +7,7 @@
 #include <Eigen/Core>
 
 #include <array>
+#include <cmath>
 #include <cstdint>
 #include <limits>
 #include <map>
@@ -129,6 +130,14 @@ struct PredictorColumns {
   std::string name;
   std::vector<double> risk, standard_error, theory;
   std::vector<std::int64_t> prompts;
+  /// Of the squared errors behind each estimate (NaN in files from before they were kept).
+  std::vector<double> skewness, excess_kurtosis;
+
+  /// Columns of `points` points, every number NaN and every count 0.
+  static PredictorColumns empty(const std::string& name, std::size_t points) {
+    const std::vector<double> nan(points, NAN);
+    return {name, nan, nan, nan, std::vector<std::int64_t>(points, 0), nan, nan};
+  }
 };
 
 struct ResultData {

@@ -55,6 +55,8 @@ std::vector<std::uint8_t> encode_result(const UnitOutcome& outcome) {
       writer.put(s.count);
       writer.put(s.mean);
       writer.put(s.sum_squared_deviations);
+      writer.put(s.sum_cubed_deviations);
+      writer.put(s.sum_fourth_deviations);
     }
   return std::move(writer.bytes());
 }
@@ -73,6 +75,8 @@ UnitOutcome decode_result(const std::vector<std::uint8_t>& bytes) {
       s.count = reader.get<std::uint64_t>();
       s.mean = reader.get<double>();
       s.sum_squared_deviations = reader.get<double>();
+      s.sum_cubed_deviations = reader.get<double>();
+      s.sum_fourth_deviations = reader.get<double>();
     }
   return outcome;
 }
@@ -120,6 +124,8 @@ class PointStore {
       // A predictor the point's block does not evaluate: NaN and 0 prompts.
       columns.risk[point] = s.count > 0 ? s.mean : NAN;
       columns.standard_error[point] = s.count > 0 ? s.standard_error() : NAN;
+      columns.skewness[point] = s.skewness();
+      columns.excess_kurtosis[point] = s.excess_kurtosis();
       columns.prompts[point] = static_cast<std::int64_t>(s.count);
     }
     result_.points.status[point] = 1;

@@ -291,8 +291,7 @@ ResultData empty_result(const Study& study, std::vector<ModelRecord> models) {
   }
   const std::size_t n = study.points.size();
   for (const auto& name : config.predictors)
-    data.predictors.push_back({name, std::vector<double>(n, NAN), std::vector<double>(n, NAN),
-                               std::vector<double>(n, NAN), std::vector<std::int64_t>(n, 0)});
+    data.predictors.push_back(PredictorColumns::empty(name, n));
   data.models = std::move(models);
   return data;
 }
