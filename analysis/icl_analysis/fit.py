@@ -99,3 +99,17 @@ def affine_in_inverse_m(m, theory):
     r1, r2 = theory[keep][order][-2:]
     slope = (r1 - r2) / (1.0 / m1 - 1.0 / m2)
     return slope, r2 - slope / m2
+
+
+def affine_fit(m, risk, stderr):
+    """Weighted least squares of risk = A/M + B (exact for any fixed preconditioner): ((A, B), cov)."""
+    design = np.vstack([1.0 / np.asarray(m, dtype=float), np.ones(len(m))]).T
+    weights = 1.0 / np.asarray(stderr, dtype=float) ** 2
+    cov = np.linalg.inv(design.T @ (design * weights[:, None]))
+    return cov @ design.T @ (weights * np.asarray(risk, dtype=float)), cov
+
+
+def exact_affine(m, values):
+    """(A, B) of values that are exactly A/M + B (the closed forms), by least squares over every M."""
+    design = np.vstack([1.0 / np.asarray(m, dtype=float), np.ones(len(m))]).T
+    return np.linalg.lstsq(design, np.asarray(values, dtype=float), rcond=None)[0]

@@ -213,7 +213,8 @@ def write_report(path, folder):
              "## Claims of Zhang, Frei & Bartlett (2023), checked against the data", "",
              markdown_table(claims, ["claim", "measured", "theory", "verdict"]), "",
              "## Agreement with the closed forms", "",
-             f"{len(z)} estimates have a closed form; {len(flagged)} have abs z > 4"
+             f"{len(z)} estimates have a closed form; {len(flagged)} "
+             f"{'has' if len(flagged) == 1 else 'have'} abs z > 4"
              + (f"; mean z² = {np.mean(z**2):.3f}." if len(z) else "."), ""]
     heavy = [r for r in agreement_rows if r["heavy_tailed"]]
     if heavy:
@@ -221,9 +222,8 @@ def write_report(path, folder):
         lines += [f"{len(heavy)} of them are heavy-tailed: fewer prompts than 25·skewness² of their squared "
                   "errors (Cochran's rule for the normal approximation of a mean), so their standard errors "
                   "understate the uncertainty. Their z-scores are not judged here or in the claims: "
-                  f"{int(np.sum(np.abs(heavy_z) > 4))} have abs z > 4, and their mean z is {np.mean(heavy_z):+.2f} "
-                  "(a heavy right tail makes a short sample's mean low more often than high). More prompts per "
-                  "point serve them.", ""]
+                  f"{int(np.sum(np.abs(heavy_z) > 4))} have abs z > 4 and their mean z is {np.mean(heavy_z):+.2f}. "
+                  "More prompts per point serve them.", ""]
     if flagged:
         lines += [markdown_table(flagged[:50], agreement_columns), ""]
     if depth.depths(t) or depth.softmax_models(t):

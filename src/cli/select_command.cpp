@@ -24,7 +24,7 @@ int run_select(const std::string& path, const std::string& by) {
               << csv_field(c.task) << ',' << csv_field(c.model) << ',' << csv_field(c.training)
               << ',' << c.replicates << ',' << csv_number(c.validation_loss) << ','
               << csv_number(c.validation_spread) << ',' << csv_number(c.validation_stderr) << ','
-              << c.rank << ',' << (c.rank == 1 ? 1 : 0) << ','
+              << c.rank << ',' << (c.selected() ? 1 : 0) << ','
               << (c.eliminated_at_steps ? std::to_string(c.eliminated_at_steps) : std::string())
               << '\n';
   return 0;

@@ -357,13 +357,14 @@ ResultData read_result_contents(const h5::Handle& file, const std::string& path)
                              "validation_stderr",
                              "trained_steps",
                              "eliminated_at_steps",
+                             "diverged_before_steps",
                              "state_initial_loss",
                              "state_last_finite_loss",
                              "state_loss_since_record",
                              "state_steps_since_record"})
       if (h5::has_attribute(group, name))
         model.numbers[name] = h5::read_double_attribute(group, name);
-    for (const char* name : {"training", "optimiser", "schedule", "init"})
+    for (const char* name : {"training", "optimiser", "schedule", "init", "diverged"})
       if (h5::has_attribute(group, name))
         model.texts[name] = h5::read_string_attribute(group, name);
     data.models.push_back(std::move(model));

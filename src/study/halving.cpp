@@ -46,7 +46,9 @@ std::vector<std::size_t> halving_survivors(const Study& study,
     }
     std::sort(ranked.begin(), ranked.end());
     const std::size_t keep = (ranked.size() + eta - 1) / eta;
-    for (std::size_t k = 0; k < keep; ++k) kept[group].insert(ranked[k].second);
+    // A diverged candidate (loss +inf) is never kept, even when every candidate diverged.
+    for (std::size_t k = 0; k < keep && std::isfinite(ranked[k].first); ++k)
+      kept[group].insert(ranked[k].second);
   }
   std::vector<std::size_t> survivors;
   for (std::size_t s : alive) {

@@ -361,8 +361,15 @@ int halving_phase(const Communicator& comm, RunState& run, std::vector<std::size
         losses[jobs[k].setting] = records[jobs[k].setting]->numbers.at("validation_loss");
       }
     }
-    if (r + 1 == budgets.size()) break;
-    const auto survivors = halving_survivors(study, alive, losses, sweep.eta);
+    // The last rung halves nothing, but a candidate that diverged there is dropped too.
+    const bool last = r + 1 == budgets.size();
+    std::vector<std::size_t> survivors;
+    if (last) {
+      for (std::size_t s : alive)
+        if (std::isfinite(losses.at(s))) survivors.push_back(s);
+    } else {
+      survivors = halving_survivors(study, alive, losses, sweep.eta);
+    }
     bool marked = false;
     for (std::size_t s : alive) {
       if (std::binary_search(survivors.begin(), survivors.end(), s)) continue;
@@ -381,6 +388,7 @@ int halving_phase(const Communicator& comm, RunState& run, std::vector<std::size
           code != 0)
         return code;
     alive = survivors;
+    if (last) break;
   }
   return 0;
 }

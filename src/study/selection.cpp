@@ -83,7 +83,7 @@ std::vector<Candidate> rank_candidates(const ResultData& data, const std::string
 std::set<std::string> selected_model_keys(const std::vector<Candidate>& candidates) {
   std::set<std::string> keys;
   for (const auto& candidate : candidates)
-    if (candidate.rank == 1) keys.insert(candidate.model_keys.begin(), candidate.model_keys.end());
+    if (candidate.selected()) keys.insert(candidate.model_keys.begin(), candidate.model_keys.end());
   return keys;
 }
 

@@ -5,6 +5,7 @@
 /// replicates.
 #include "io/result_file.hpp"
 
+#include <cmath>
 #include <set>
 #include <string>
 #include <vector>
@@ -25,6 +26,10 @@ struct Candidate {
   /// Successive halving dropped it at this rung (its losses are from there): ranked after the
   /// candidates that went further. 0: trained in full.
   std::int64_t eliminated_at_steps = 0;
+
+  /// The winner of its group: ranked first with a finite loss (a group whose every candidate
+  /// diverged has none).
+  bool selected() const { return rank == 1 && std::isfinite(validation_loss); }
 };
 
 /// Every candidate of every group, groups in the order of their first model, candidates by rank.

@@ -2,6 +2,7 @@
 
 #include "core/errors.hpp"
 
+#include <algorithm>
 #include <chrono>
 #include <cmath>
 #include <string>
@@ -111,6 +112,39 @@ void advance_deep(ModelRecord& model, MinibatchState<Parameters> state, bool res
   store_state(model, state, options.steps);
 }
 
+/// Continue the setting's trainer to step `until` (from the record's saved state when resumed).
+void advance_to(ModelRecord& model, bool resumed, const TrainingSetting& setting,
+                const TrainingConfig& training, const DeepTrainingOptions& models,
+                std::uint64_t seed, std::uint32_t until, int dim) {
+  if (const ModelSpec& spec = setting.model_spec; spec.depth > 0) {
+    if (spec.kind == ModelSpec::Kind::softmax)
+      advance_deep(model,
+                   start_softmax_attention(dim, spec.depth, spec.heads, models, seed,
+                                           setting.random_address),
+                   resumed, setting, models, seed, until);
+    else
+      advance_deep(model, start_deep_lsa(dim, spec.depth, models, seed, setting.random_address),
+                   resumed, setting, models, seed, until);
+  } else {
+    const StochasticOptions& options = training.stochastic;
+    auto state = start_stochastic(dim, options, seed, setting.random_address);
+    if (resumed) load_state(model, state);
+    std::vector<StochasticRecord> curve;
+    advance_stochastic(state, until, *setting.inputs, static_cast<int>(setting.train_length),
+                       options, seed, setting.random_address, setting.task_law, curve);
+    for (const auto& row : curve) {
+      model.loss.push_back(row.loss);
+      model.curves["step"].push_back(row.step);
+      model.curves["distance"].push_back(row.distance);
+      model.curves["p_norm"].push_back(row.p_norm);
+      model.curves["q_norm"].push_back(row.q_norm);
+    }
+    const auto& distance = model.curves["distance"];
+    model.numbers["final_distance"] = distance.empty() ? NAN : distance.back();
+    store_state(model, state, options.steps);
+  }
+}
+
 }  // namespace
 
 void drop_training_state(ModelRecord& model) {
@@ -147,32 +181,28 @@ ModelRecord train_setting_to(const TrainingSetting& setting, const TrainingConfi
   ModelRecord model = earlier ? *earlier : untrained_record(setting, training);
   const bool resumed = earlier != nullptr;
   const int dim = static_cast<int>(setting.dim);
-  if (const ModelSpec& spec = setting.model_spec; spec.depth > 0) {
-    if (spec.kind == ModelSpec::Kind::softmax)
-      advance_deep(model,
-                   start_softmax_attention(dim, spec.depth, spec.heads, models, seed,
-                                           setting.random_address),
-                   resumed, setting, models, seed, until);
-    else
-      advance_deep(model, start_deep_lsa(dim, spec.depth, models, seed, setting.random_address),
-                   resumed, setting, models, seed, until);
-  } else {
-    const StochasticOptions& options = training.stochastic;
-    auto state = start_stochastic(dim, options, seed, setting.random_address);
-    if (resumed) load_state(model, state);
-    std::vector<StochasticRecord> curve;
-    advance_stochastic(state, until, *setting.inputs, static_cast<int>(setting.train_length),
-                       options, seed, setting.random_address, setting.task_law, curve);
-    for (const auto& row : curve) {
-      model.loss.push_back(row.loss);
-      model.curves["step"].push_back(row.step);
-      model.curves["distance"].push_back(row.distance);
-      model.curves["p_norm"].push_back(row.p_norm);
-      model.curves["q_norm"].push_back(row.q_norm);
+  try {
+    advance_to(model, resumed, setting, training, models, seed, until, dim);
+  } catch (const NumericalError& e) {
+    // A candidate whose learning rate is too large is a result of the sweep, not a failure of
+    // the run: it keeps its last good record, its loss is +inf, and halving drops it.
+    ModelRecord diverged = earlier ? *earlier : untrained_record(setting, training);
+    if (!earlier) {  // diverged before its first rung: zero weights of the model's shape
+      const ModelSpec& spec = setting.model_spec;
+      const Eigen::Index size = dim + 1, rows = size * std::max(1, spec.depth * spec.heads);
+      diverged.value_projection = Eigen::MatrixXd::Zero(rows, size);
+      diverged.key_query = Eigen::MatrixXd::Zero(rows, size);
     }
-    const auto& distance = model.curves["distance"];
-    model.numbers["final_distance"] = distance.empty() ? NAN : distance.back();
-    store_state(model, state, options.steps);
+    describe_hyperparameters(diverged, setting, training, models);
+    diverged.texts["diverged"] = e.what();
+    diverged.numbers["diverged_before_steps"] = until;
+    diverged.numbers["validation_loss"] = INFINITY;
+    diverged.numbers["validation_stderr"] = NAN;
+    diverged.curves["rung_steps"].push_back(until);
+    diverged.curves["rung_validation_loss"].push_back(INFINITY);
+    diverged.curves["rung_validation_stderr"].push_back(NAN);
+    drop_training_state(diverged);
+    return diverged;
   }
   const double seconds =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();

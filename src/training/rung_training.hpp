@@ -31,8 +31,9 @@ void drop_training_state(ModelRecord& model);
 /// Train the setting's model (trains_in_steps) to step `until` of its run (at most run_steps),
 /// from `earlier` (a record this function returned, trained for fewer steps) or from the start;
 /// then describe_training, and the validation loss appended to the record's rung curves
-/// (`rung_steps`, `rung_validation_loss`, `rung_validation_stderr`). Throws NumericalError on
-/// divergence, Interrupted on a stop.
+/// (`rung_steps`, `rung_validation_loss`, `rung_validation_stderr`). A divergence returns
+/// the last good record (`earlier`, or the untrained one) marked `diverged` (the message) and
+/// `diverged_before_steps`, with validation loss +inf; Interrupted on a stop.
 ModelRecord train_setting_to(const TrainingSetting& setting, const TrainingConfig& training,
                              const DeepTrainingOptions& models, std::uint64_t seed,
                              std::uint32_t validation_prompts, std::uint32_t until,

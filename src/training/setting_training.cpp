@@ -224,10 +224,8 @@ ModelRecord train_setting(const TrainingSetting& setting, const TrainingConfig& 
   return model;
 }
 
-void describe_training(ModelRecord& model, const TrainingSetting& setting,
-                       const TrainingConfig& training, const DeepTrainingOptions& models,
-                       std::uint64_t seed, std::uint32_t validation_prompts) {
-  // The hyperparameters as attributes, so that a model read alone says how it was trained.
+void describe_hyperparameters(ModelRecord& model, const TrainingSetting& setting,
+                              const TrainingConfig& training, const DeepTrainingOptions& models) {
   const TrainingColumns columns = training_columns(setting, training, models);
   model.texts["training"] = setting.variant_label;
   model.texts["optimiser"] = columns.optimiser;
@@ -243,6 +241,12 @@ void describe_training(ModelRecord& model, const TrainingSetting& setting,
   put("sigma", columns.sigma);
   if (columns.batch > 0) put("batch", static_cast<double>(columns.batch));
   if (columns.decay_every > 0) put("decay_every", static_cast<double>(columns.decay_every));
+}
+
+void describe_training(ModelRecord& model, const TrainingSetting& setting,
+                       const TrainingConfig& training, const DeepTrainingOptions& models,
+                       std::uint64_t seed, std::uint32_t validation_prompts) {
+  describe_hyperparameters(model, setting, training, models);
   // Selection is by this loss on held-out prompts of the training law, never by test risk.
   const auto [loss, standard_error] = validation_loss(model, setting, seed, validation_prompts);
   model.numbers["validation_loss"] = loss;

@@ -47,6 +47,11 @@ ModelRecord train_setting(const TrainingSetting& setting, const TrainingConfig& 
 /// models, with their depth and heads), no weights.
 ModelRecord untrained_record(const TrainingSetting& setting, const TrainingConfig& training);
 
+/// The record's hyperparameters as attributes (training label, optimiser, schedule, init,
+/// replicate, learning_rate, ...), so that a model read alone says how it was trained.
+void describe_hyperparameters(ModelRecord& model, const TrainingSetting& setting,
+                              const TrainingConfig& training, const DeepTrainingOptions& models);
+
 /// What train_setting adds to a trained model's record: the hyperparameters as attributes and
 /// the validation loss on `validation_prompts` held-out prompts.
 void describe_training(ModelRecord& model, const TrainingSetting& setting,

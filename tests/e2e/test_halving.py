@@ -211,3 +211,32 @@ def test_eta_without_halving_and_train_under_halving_are_refused(tmp_path):
     result = icl("train", config, "-o", tmp_path / "t.h5", check=False)
     assert result.returncode == 2 and "use `icl-study run`" in result.stderr
     assert not (tmp_path / "t.h5").exists()
+
+
+@pytest.mark.parametrize("rates,dropped_at", [("[0.003, 30.0]", 50), ("[30.0, 100.0]", 50)])
+def test_a_diverging_candidate_is_dropped_not_fatal(tmp_path, rates, dropped_at):
+    """A learning rate that diverges is a finding of the sweep: the run completes (exit 0), the
+    candidate is dropped at its rung with validation loss +inf and the divergence message, its
+    points are not evaluated; when every candidate of a group diverges the group has no winner
+    and the other groups go on."""
+    config = sized(HALVING, tmp_path, replace=[("learning_rate = [0.001, 0.003, 0.01, 0.03]",
+                                                f"learning_rate = {rates}")])
+    out = run(config, tmp_path / "diverging.h5")
+    found = models(out)
+    deep = {key: attrs for key, (attrs, _) in found.items() if "model=lsa-1" in key}
+    diverged = {key: attrs for key, attrs in deep.items() if "diverged" in attrs}
+    assert diverged and all(float(a["learning_rate"]) >= 30 for a in diverged.values())
+    for attrs in diverged.values():
+        assert attrs["eliminated_at_steps"] == dropped_at and attrs["validation_loss"] == float("inf")
+        assert "diverged" in text(attrs["diverged"])
+    survivors = {key for key, attrs in deep.items() if "eliminated_at_steps" not in attrs}
+    assert survivors == set(deep) - set(diverged) - {k for k, a in deep.items() if "eliminated_at_steps" in a}
+    with h5py.File(out) as f:
+        status = f["points/status"][()]
+        keys = [text(k) for k in f["points/model_key"][()]]
+    assert all(status[i] == 2 for i, key in enumerate(keys) if key in diverged)
+    assert all(status[i] == 1 for i, key in enumerate(keys) if "model=lsa-1" not in key)  # ZFB's lsa
+    if rates == "[30.0, 100.0]":
+        assert not survivors and not any(r[0] == "lsa-1" for r in winners(out))
+    else:
+        assert survivors and ("lsa-1", "learning_rate=0.003") in winners(out)
