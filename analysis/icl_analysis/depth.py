@@ -44,7 +44,11 @@ def depth_panels(t, folder, name):
     lsa-L (colour by L, solid), L steps of preconditioned GD with a tuned step (same colour, dashed)
     and OLS (grey, dotted)."""
     d, n = _setting(t)
-    trainings = [c for c in ("identity", "random-exp") if (t["covariance"] == c).any()]
+    # ZFB's two training laws first, then any other covariance the deep models were trained on.
+    deep = np.isin(t["predictor"], list(depths(t).values()) + softmax_models(t))
+    present = set(t["covariance"][deep])
+    trainings = [c for c in ("identity", "random-exp") if c in present] + \
+        sorted(present - {"identity", "random-exp"})
     tests = _tests(t)
     fig, axes = plt.subplots(len(trainings), len(tests), figsize=(3.6 * len(tests), 3.2 * len(trainings)),
                              squeeze=False)

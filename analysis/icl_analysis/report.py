@@ -8,7 +8,7 @@ import numpy as np
 from . import figures
 from .claims import compute_claims
 from .fit import affine_in_inverse_m, fit_power_law, log_log_slope
-from . import depth
+from . import depth, sweep
 from .load import load, load_models, tidy
 
 # Predictors with a fixed preconditioner: their risk is exactly A/M + B (best-lsa and gd1-opt retune
@@ -236,6 +236,8 @@ def write_report(path, folder):
                   "steps of preconditioned gradient descent with a step tuned on separate prompts).", "",
                   markdown_table(depth_rows, columns), "", statement, ""]
         write_csv(os.path.join(folder, "depth.csv"), depth_rows, columns)
+    if sweep.is_sweep(path):
+        lines += sweep_section(path, folder)
     lines += ["## Convergence rates", "",
               "Fits of risk = a·M^-α + b (weighted, 95% bootstrap intervals); full table in `rates.csv`.", "",
               markdown_table(rate_rows[:60], ["d", "N", "shift", "covariance", "task", "predictor", "alpha",
@@ -251,6 +253,36 @@ def write_report(path, folder):
     with open(os.path.join(folder, "report.html"), "w") as out:
         out.write(to_html(markdown))
     return os.path.join(folder, "report.md")
+
+
+def sweep_section(path, folder):
+    """The training sweep: every candidate ranked by validation loss (never by test risk), and the
+    winners' test risk over replicates; both tables also as CSV."""
+    ranked = sweep.ranking(path)
+    columns = ["group", "training", "replicates", "validation_loss", "spread", "eliminated_at_steps",
+               "diverged", "selected"]
+    write_csv(os.path.join(folder, "candidates.csv"), ranked, columns)
+    rows = []
+    for predictor in ("lsa",):
+        try:
+            rows = sweep.winners(path, predictor)
+        except (KeyError, ValueError):
+            rows = []
+    winner_columns = ["d", "N", "M", "shift", "covariance", "task", "model", "training", "replicates",
+                      "mean", "spread", "low", "high"]
+    write_csv(os.path.join(folder, "winners.csv"), rows, winner_columns)
+    groups = len({r["group"] for r in ranked})
+    dropped = sum(1 for r in ranked if r["eliminated_at_steps"])
+    diverged = sum(1 for r in ranked if r["diverged"])
+    lines = ["## Training sweep", "",
+             f"{len(ranked)} candidates in {groups} groups, ranked by validation loss on held-out prompts of "
+             f"the training law (mean over replicates; test risk never selects); {dropped} dropped by "
+             f"successive halving, {diverged} of them diverged. Full tables: `candidates.csv`, `winners.csv`.", "",
+             markdown_table(ranked[:80], columns), ""]
+    if rows:
+        lines += ["Test risk of each group's winner (mean and spread over replicates, 95% bootstrap interval "
+                  "over seeds and prompts):", "", markdown_table(rows[:60], winner_columns), ""]
+    return lines
 
 
 def to_html(markdown):

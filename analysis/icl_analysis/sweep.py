@@ -73,3 +73,39 @@ def winners(path, predictor="lsa", bootstrap=2000, seed=0):
                          spread=float(risks.std(ddof=1)) if k > 1 else float("nan"),
                          low=float(low), high=float(high)))
     return rows
+
+
+def ranking(path):
+    """Every candidate of every group, as `icl-study select` ranks them: those that trained further
+    first (successive halving), then by mean validation loss over replicates. Rows: group, training,
+    replicates, validation_loss (mean), spread (over replicates), eliminated_at_steps (0: trained in
+    full), diverged, selected (the group's winner: first, with a finite loss)."""
+    groups = {}
+    for entry in load_models(path).values():
+        attrs = entry["attrs"]
+        if "validation_loss" not in attrs:
+            continue
+        key = (_group(attrs), _text(attrs.get("training", "")))
+        row = groups.setdefault(key, {"losses": [], "eliminated": 0, "diverged": False})
+        row["losses"].append(float(attrs["validation_loss"]))
+        row["eliminated"] = int(attrs.get("eliminated_at_steps", 0))
+        row["diverged"] |= "diverged" in attrs
+    rows = []
+    for (group, label), row in groups.items():
+        losses = np.array(row["losses"])
+        rows.append({"group": group, "training": label, "replicates": len(losses),
+                     "validation_loss": float(losses.mean()),
+                     "spread": float(losses.std(ddof=1)) if len(losses) > 1 else float("nan"),
+                     "eliminated_at_steps": row["eliminated"], "diverged": row["diverged"]})
+    reached = lambda r: r["eliminated_at_steps"] or np.inf  # noqa: E731
+    rows.sort(key=lambda r: (r["group"], -reached(r), r["validation_loss"]))
+    for i, r in enumerate(rows):
+        first = i == 0 or rows[i - 1]["group"] != r["group"]
+        r["selected"] = bool(first and np.isfinite(r["validation_loss"]))
+    return rows
+
+
+def is_sweep(path):
+    """Whether the file's models come from a training sweep (swept settings or replicates)."""
+    return any(_text(e["attrs"].get("training", "")) or int(e["attrs"].get("replicate", 0)) > 0
+               for e in load_models(path).values())

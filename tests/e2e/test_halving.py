@@ -240,3 +240,22 @@ def test_a_diverging_candidate_is_dropped_not_fatal(tmp_path, rates, dropped_at)
         assert not survivors and not any(r[0] == "lsa-1" for r in winners(out))
     else:
         assert survivors and ("lsa-1", "learning_rate=0.003") in winners(out)
+
+
+def test_the_report_describes_the_sweep_as_select_ranks_it(tmp_path, halved):
+    """The report's sweep section: every candidate in the order and with the winners of `icl-study
+    select` (computed independently in Python), and the winners' test risk; also as CSV."""
+    from conftest import ROOT
+    result = subprocess.run([str(ROOT / "analysis" / "report"), str(halved), "-o", str(tmp_path / "report")],
+                            capture_output=True, text=True, timeout=600)
+    assert result.returncode == 0, result.stderr
+    text = (tmp_path / "report" / "report.md").read_text()
+    assert "## Training sweep" in text and "test risk never selects" in text
+    with open(tmp_path / "report" / "candidates.csv") as f:
+        python = [(r["group"].split("model=")[1], r["training"], r["selected"]) for r in csv.DictReader(f)]
+    cpp = [(r["model"], r["training"], "True" if r["selected"] == "1" else "False")
+           for r in csv.DictReader(io.StringIO(icl("select", halved).stdout))]
+    assert python == cpp
+    with open(tmp_path / "report" / "winners.csv") as f:
+        winners_rows = list(csv.DictReader(f))
+    assert winners_rows and all(float(r["low"]) <= float(r["mean"]) <= float(r["high"]) for r in winners_rows)
