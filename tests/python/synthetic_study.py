@@ -30,10 +30,14 @@ class Model:
     extra_n: Γ is built with N + extra_n;
     tolerates_covariate_shift: under scale-x the model keeps its unshifted error relative to the
         zero predictor (what ZFB prove it cannot do);
-    learns_random_covariances: under random covariances its error falls to OLS's as M grows."""
+    learns_random_covariances: under random covariances its error falls to OLS's as M grows;
+    nonlinear_error: its nonlinear-task risks are off by this fraction."""
 
-    def __init__(self, scale=1.0, extra_n=0, tolerates_covariate_shift=False, learns_random_covariances=False):
+    def __init__(self, scale=1.0, extra_n=0, tolerates_covariate_shift=False, learns_random_covariances=False,
+                 nonlinear_error=None):
         self.scale, self.extra_n = scale, extra_n
+        # The relative error of the nonlinear tasks' risks (default: twice the preconditioner's).
+        self.nonlinear_error = 2 * (scale - 1) if nonlinear_error is None else nonlinear_error
         self.tolerates_covariate_shift = tolerates_covariate_shift
         self.learns_random_covariances = learns_random_covariances
 
@@ -114,7 +118,7 @@ def build(path, model, seed=1, floor_block=True):
         for m in (10, 40, 160):
             a0, b0 = theory.fixed_preconditioner_terms(theory.flow_limit(lam, n), lam)
             closed_form = a0 / m + b0 + 0.3
-            add(n, m, "none", "identity", "relu", closed_form * (1 + 2 * (model.scale - 1)), closed_form,
+            add(n, m, "none", "identity", "relu", closed_form * (1 + model.nonlinear_error), closed_form,
                 0.3 + DIM / m, DIM + 0.3)
     # Shifts at N = 40 on identity inputs.
     n = 40

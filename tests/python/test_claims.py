@@ -47,6 +47,14 @@ def test_gamma_built_with_n_plus_1_fails_theorem_4_1_and_the_risks(tmp_path):
         assert found[row] == claims.DISAGREES, (row, table)
 
 
+@pytest.mark.parametrize("error", [0.2, -0.05])
+def test_a_nonlinear_risk_off_by_a_few_percent_fails_that_row_only(tmp_path, error):
+    """The old rule (excess over OLS below 10% + 3 standard errors) let a 20% error pass."""
+    found, table = verdicts(synthetic_study.build(tmp_path / "nl.h5", synthetic_study.Model(nonlinear_error=error)))
+    assert found["nonlinear"] == claims.DISAGREES, table
+    assert all(v == claims.AGREES for k, v in found.items() if k != "nonlinear"), table
+
+
 def test_a_model_that_tolerates_covariate_shift_fails_that_row_only(tmp_path):
     found, table = verdicts(synthetic_study.build(tmp_path / "cov.h5",
                                                   synthetic_study.Model(tolerates_covariate_shift=True)))
