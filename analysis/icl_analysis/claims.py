@@ -88,6 +88,26 @@ def series_terms(s):
             "A_theory": a_theory, "B_theory": b_theory}
 
 
+def series_z(s, x):
+    """The z-scores of a series' risks against the closed form and of its fitted M → ∞ limit B."""
+    return list((s["risk"] - s["theory"]) / s["stderr"]) + [(x["B"] - x["B_theory"]) / x["B_se"]]
+
+
+def flow_target(model):
+    """The preconditioner gradient flow reaches for a one-layer model, computed here: Γ⁻¹ from the
+    stored Λ, b(N)·I for random-exp; None when neither is known (a file from before Λ was stored)."""
+    d, n = int(model["attrs"]["d"]), int(model["attrs"]["N"])
+    if "Lambda" in model:
+        return theory.flow_limit(model["Lambda"], n)
+    if model["attrs"].get("covariance") == "random-exp":
+        return theory.random_exp_limit(d, n) * np.eye(d)
+    return None
+
+
+def _relative_distance(v, target):
+    return np.linalg.norm(v - target) / np.linalg.norm(target)
+
+
 def _lsa_name(t):
     return "lsa" if (t["predictor"] == "lsa").any() else "lsa-theory"
 
@@ -100,16 +120,12 @@ def theorem_4_1(models):
         return _row("Theorem 4.1: gradient flow reaches the closed-form weights", "-", "-", MISSING)
     distances, stray, unchecked = [], [], 0
     for model in flow:
-        d, n = int(model["attrs"]["d"]), int(model["attrs"]["N"])
-        v, p, q = theory.preconditioner(model["W_PV"], model["W_KQ"])
-        if "Lambda" in model:
-            target = theory.flow_limit(model["Lambda"], n)
-        elif model["attrs"].get("covariance") == "random-exp":
-            target = theory.random_exp_limit(d, n) * np.eye(d)
-        else:
-            unchecked += 1  # written before Λ was stored
+        target = flow_target(model)
+        if target is None:
+            unchecked += 1
             continue
-        distances.append(np.linalg.norm(v - target) / np.linalg.norm(target))
+        v, p, q = theory.preconditioner(model["W_PV"], model["W_KQ"])
+        distances.append(_relative_distance(v, target))
         stray.append(max(np.abs(p).max(), np.abs(q).max()))
     if not distances:
         return _row("Theorem 4.1: gradient flow reaches the closed-form weights",
@@ -137,13 +153,12 @@ def theorem_4_2(t, lsa, heavy=0):
                 f"{rows.sum()} points: {text}", "z ~ N(0, 1)", AGREES if ok else DISAGREES)
 
 
-def rate_in_m(t, lsa, fits):
-    """Risk = A/M + B holds for every fixed preconditioner, so the claim is judged by A itself."""
-    unshifted = series(t, lsa, (t["shift"] == "none") & (t["task"] == "linear"))
-    if not unshifted:
+def rate_in_m(terms, lsa, fits):
+    """Risk = A/M + B holds for every fixed preconditioner, so the claim is judged by A itself.
+    `terms`: series_terms of every unshifted linear series."""
+    if not terms:
         return _row("risk − floor falls like A/M", "-", "-", MISSING)
-    terms = [series_terms(s) for s in unshifted.values()]
-    z = [(x["A"] - x["A_theory"]) / x["A_se"] for x in terms]
+    z = [(x["A"] - x["A_theory"]) / x["A_se"] for x in terms.values()]
     ok, text = agreement(z)
     covered, coverage_text = coverage(z)
     alphas = [f["alpha"] for key, f in fits.items() if key[5] == lsa and key[2] == "none" and key[4] == "linear"]
@@ -160,17 +175,15 @@ def floor_limit(covariance):
     return trace + 2 * trace * len(lam) + trace**2 * np.trace(np.linalg.inv(lam))
 
 
-def floor_in_n(t, lsa, models):
+def floor_in_n(terms, models):
     """The fitted M → ∞ limit B of every unshifted series against the theory's B; then, per (d,
     covariance), the local slopes of B between neighbouring N against the theory's (they approach
     −2 only once N ≫ tr Λ, so the N range must reach a theory slope of −1.95) and N²B at the
     largest N beside its limit. The floor block of paper.toml measures B at M = 10^5 … 10^7 with the
     sufficient-statistic sampler, where it is most of the risk."""
     label = "the floor B (risk as M → ∞) falls like 1/N² as Theorem 4.2 says"
-    unshifted = series(t, lsa, (t["shift"] == "none") & (t["task"] == "linear"))
-    if not unshifted:
+    if not terms:
         return _row(label, "-", "-", MISSING)
-    terms = {key: series_terms(s) for key, s in unshifted.items()}
     z = [(x["B"] - x["B_theory"]) / x["B_se"] for x in terms.values()]
     ok, text = agreement(z)
     covered, coverage_text = coverage(z)
@@ -249,7 +262,7 @@ def shift_limits(t, lsa, names, label):
     z, described = [], []
     for key, s in measured.items():
         x = series_terms(s)
-        z += list((s["risk"] - s["theory"]) / s["stderr"]) + [(x["B"] - x["B_theory"]) / x["B_se"]]
+        z += series_z(s, x)
         described.append(f"{key[2]}: B = {x['B']:.4g} ± {x['B_se']:.2g} (theory {x['B_theory']:.4g})")
     for shift in sorted(set(t["shift"][rows]) - {k[2] for k in measured}):
         has_theory = np.isfinite(t["theory"][rows & (t["shift"] == shift) & (t["predictor"] == lsa)]).any()
@@ -263,7 +276,7 @@ def shift_limits(t, lsa, names, label):
                 AGREES if ok else DISAGREES)
 
 
-def covariate_shift(t, lsa):
+def covariate_shift(t, lsa, unshifted):
     """scale-x = c: the fitted M → ∞ limit B matches its closed form, and relative to the zero
     predictor it stands above the unshifted floor (OLS reaches 0 at M ≥ d; the LSA does not)."""
     label = "covariate shift fails: scale-x = c ≠ 1 leaves a gap to OLS as M → ∞"
@@ -271,20 +284,19 @@ def covariate_shift(t, lsa):
                                                                     dtype=bool))
     if not shifted:
         return _row(label, "-", "-", MISSING)
-    unshifted = series(t, lsa, (t["task"] == "linear") & (t["shift"] == "none"))
     z, gaps, described = [], [], []
     for key, s in shifted.items():
-        base = unshifted.get((key[0], key[1], "none", *key[3:]))
         x = series_terms(s)
-        z += list((s["risk"] - s["theory"]) / s["stderr"]) + [(x["B"] - x["B_theory"]) / x["B_se"]]
+        z += series_z(s, x)
         c = float(key[2].split("=")[1])
-        text = f"c = {c:.3g}: B/R_zero = {x['B'] / s['zero'][-1]:.3f} ± {x['B_se'] / s['zero'][-1]:.3f}"
-        if base is not None and np.isfinite(s["zero"][-1]) and np.isfinite(base["zero"][-1]):
-            y = series_terms(base)
-            gap = x["B"] / s["zero"][-1] - y["B"] / base["zero"][-1]
-            gap_se = np.hypot(x["B_se"] / s["zero"][-1], y["B_se"] / base["zero"][-1])
-            gaps.append(gap / gap_se)
-            text += f" (unshifted {y['B'] / base['zero'][-1]:.3f}; N → ∞: {(c * c - 1) ** 2:.3f})"
+        zero = s["zero"][-1]
+        text = f"c = {c:.3g}: B/R_zero = {x['B'] / zero:.3f} ± {x['B_se'] / zero:.3f}"
+        base, y = unshifted.get((key[0], key[1], "none", *key[3:]), (None, None))
+        if base is not None and np.isfinite(zero) and np.isfinite(base["zero"][-1]):
+            base_zero = base["zero"][-1]
+            gap = x["B"] / zero - y["B"] / base_zero
+            gaps.append(gap / np.hypot(x["B_se"] / zero, y["B_se"] / base_zero))
+            text += f" (unshifted {y['B'] / base_zero:.3f}; N → ∞: {(c * c - 1) ** 2:.3f})"
         described.append(text)
     ok, text = agreement(z)
     persists = bool(gaps) and min(gaps) >= GAP_Z
@@ -306,16 +318,17 @@ def random_covariance(t, lsa, models):
     measured = series(t, lsa, rows)
     if not random_models or not measured:
         return _row(label, "-", "-", MISSING)
-    weights = []
+    # (distance to b(N)·I, N, mean diagonal of V, b(N)) of each model trained on random-exp.
+    trained = []
     for model in random_models:
-        d, n = int(model["attrs"]["d"]), int(model["attrs"]["N"])
         v, _, _ = theory.preconditioner(model["W_PV"], model["W_KQ"])
-        b = theory.random_exp_limit(d, n)
-        weights.append((np.linalg.norm(v - b * np.eye(d)) / np.linalg.norm(b * np.eye(d)), n, float(np.mean(np.diag(v))), b))
+        target = flow_target(model)
+        trained.append((_relative_distance(v, target), int(model["attrs"]["N"]), float(np.mean(np.diag(v))),
+                        target[0, 0]))
     z, gaps = [], []
     for key, s in measured.items():
         x = series_terms(s)
-        z += list((s["risk"] - s["theory"]) / s["stderr"]) + [(x["B"] - x["B_theory"]) / x["B_se"]]
+        z += series_z(s, x)
         gaps.append((key, x))
     ok, text = agreement(z)
     # The gap to OLS (0 for M ≥ d without noise) at c = 1 and the largest N, over M and in the limit.
@@ -324,10 +337,10 @@ def random_covariance(t, lsa, models):
     d = key[0]
     persists = x["B"] / x["B_se"] >= GAP_Z
     s = measured[key]
-    ols = {m: r for m, r in zip(t["M"][(t["predictor"] == "ols") & rows & (t["N"] == key[1]) & (t["shift"] == key[2])],
-                                t["risk"][(t["predictor"] == "ols") & rows & (t["N"] == key[1]) & (t["shift"] == key[2])])}
+    at = (t["predictor"] == "ols") & rows & (t["N"] == key[1]) & (t["shift"] == key[2])
+    ols = dict(zip(t["M"][at], t["risk"][at]))
     over_m = ", ".join(f"M={int(m)}: {(r - ols[m]) / d:.3f}" for m, r in zip(s["M"], s["risk"]) if m in ols)
-    worst = max(weights)
+    worst = max(trained)
     weights_ok = worst[0] <= FLOW_TOLERANCE
     return _row(label,
                 f"trained V = {worst[2]:.4f}·I at N = {worst[1]} (max ‖V − b(N)I‖/‖b(N)I‖ = {worst[0]:.1e}); "
@@ -342,13 +355,17 @@ def compute_claims(t, models, fits):
     """The nine rows. Heavy-tailed estimates (fewer prompts than Cochran's 25·skewness²) are left out
     of every z-test: their standard errors understate the uncertainty; the Theorem 4.2 row counts them."""
     lsa = _lsa_name(t)
-    heavy = np.asarray(t.get("heavy_tailed", np.zeros(len(t["risk"]), dtype=bool)), dtype=bool)
+    heavy = t["heavy_tailed"]
     judged = np.isfinite(t["theory"]) & (t["theory"] > 0) & (t["stderr"] > 0)
     left_out = int(np.sum(heavy & judged))  # estimates that would have had a z-score
     if heavy.any():
         t = {k: v[~heavy] for k, v in t.items()}
-    return [theorem_4_1(models), theorem_4_2(t, lsa, left_out), rate_in_m(t, lsa, fits), floor_in_n(t, lsa, models),
-            nonlinear(t, lsa),
+    # The unshifted linear series and their A/M + B fits, shared by three rows.
+    unshifted = {key: (s, series_terms(s))
+                 for key, s in series(t, lsa, (t["shift"] == "none") & (t["task"] == "linear")).items()}
+    terms = {key: x for key, (_, x) in unshifted.items()}
+    return [theorem_4_1(models), theorem_4_2(t, lsa, left_out), rate_in_m(terms, lsa, fits),
+            floor_in_n(terms, models), nonlinear(t, lsa),
             shift_limits(t, lsa, TASK_SHIFTS, "task shift tolerated: shifted risks reach their closed-form limits"),
             shift_limits(t, lsa, QUERY_SHIFTS, "query shift tolerated: shifted risks reach their closed-form limits"),
-            covariate_shift(t, lsa), random_covariance(t, lsa, models)]
+            covariate_shift(t, lsa, unshifted), random_covariance(t, lsa, models)]

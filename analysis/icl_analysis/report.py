@@ -236,8 +236,8 @@ def write_report(path, folder):
                   "steps of preconditioned gradient descent with a step tuned on separate prompts).", "",
                   markdown_table(depth_rows, columns), "", statement, ""]
         write_csv(os.path.join(folder, "depth.csv"), depth_rows, columns)
-    if sweep.is_sweep(path):
-        lines += sweep_section(path, folder)
+    if sweep.is_sweep(models):
+        lines += sweep_section(path, models, data["predictors"], folder)
     lines += ["## Convergence rates", "",
               "Fits of risk = a·M^-α + b (weighted, 95% bootstrap intervals); full table in `rates.csv`.", "",
               markdown_table(rate_rows[:60], ["d", "N", "shift", "covariance", "task", "predictor", "alpha",
@@ -255,19 +255,14 @@ def write_report(path, folder):
     return os.path.join(folder, "report.md")
 
 
-def sweep_section(path, folder):
+def sweep_section(path, models, predictors, folder):
     """The training sweep: every candidate ranked by validation loss (never by test risk), and the
     winners' test risk over replicates; both tables also as CSV."""
-    ranked = sweep.ranking(path)
+    ranked = sweep.ranking(models)
     columns = ["group", "training", "replicates", "validation_loss", "spread", "eliminated_at_steps",
                "diverged", "selected"]
     write_csv(os.path.join(folder, "candidates.csv"), ranked, columns)
-    rows = []
-    for predictor in ("lsa",):
-        try:
-            rows = sweep.winners(path, predictor)
-        except (KeyError, ValueError):
-            rows = []
+    rows = sweep.winners(path, "lsa", models=models) if "lsa" in predictors else []
     winner_columns = ["d", "N", "M", "shift", "covariance", "task", "model", "training", "replicates",
                       "mean", "spread", "low", "high"]
     write_csv(os.path.join(folder, "winners.csv"), rows, winner_columns)

@@ -16,35 +16,16 @@ def _group(attrs):
             f"task={_text(attrs['task'])};model={_text(attrs['model'])}")
 
 
-def candidates(path):
-    """{group: {training label: [validation loss of each replicate]}}, groups as icl-study select
-    names them ("d=5;N=10;covariance=identity;task=linear;model=lsa-2"); models that successive
-    halving dropped are left out (their losses are from fewer steps)."""
-    result = {}
-    for key, entry in load_models(path).items():
-        attrs = entry["attrs"]
-        if "validation_loss" not in attrs:
-            raise ValueError(f"{path}: model {key} has no validation loss (written before "
-                             "selection existed)")
-        if "eliminated_at_steps" in attrs:
-            continue  # dropped by successive halving: its loss is from fewer steps
-        label = _text(attrs.get("training", ""))
-        result.setdefault(_group(attrs), {}).setdefault(label, []).append(float(attrs["validation_loss"]))
-    return result
-
-
-def winners(path, predictor="lsa", bootstrap=2000, seed=0):
+def winners(path, predictor="lsa", bootstrap=2000, seed=0, models=None):
     """One row per point axes (d, N, M, shift, covariance, task, model) of each group's winning
-    variant: the test risk of `predictor` averaged over the replicates, its spread (standard
-    deviation over replicates) and a 95% bootstrap interval that resamples the replicates (seeds)
-    and redraws each estimate from its standard error (prompts)."""
+    variant (`ranking`): the test risk of `predictor` averaged over the replicates, its spread
+    (standard deviation over replicates) and a 95% bootstrap interval that resamples the replicates
+    (seeds) and redraws each estimate from its standard error (prompts). `models`: the file's
+    load_models, when the caller has them already."""
     data = load(path)
     points = data["points"]
-    models = load_models(path)
-    best = {}
-    for group, variants in candidates(path).items():
-        label = min(variants, key=lambda name: np.mean(variants[name]))
-        best[group] = label
+    models = load_models(path) if models is None else models
+    best = {row["group"]: row["training"] for row in ranking(models) if row["selected"]}
     winning_keys = set()
     for key, entry in models.items():
         attrs = entry["attrs"]
@@ -75,16 +56,17 @@ def winners(path, predictor="lsa", bootstrap=2000, seed=0):
     return rows
 
 
-def ranking(path):
-    """Every candidate of every group, as `icl-study select` ranks them: those that trained further
-    first (successive halving), then by mean validation loss over replicates. Rows: group, training,
-    replicates, validation_loss (mean), spread (over replicates), eliminated_at_steps (0: trained in
-    full), diverged, selected (the group's winner: first, with a finite loss)."""
+def ranking(models):
+    """Every candidate of every group of a file's models (load_models), as `icl-study select` ranks
+    them: those that trained further first (successive halving), then by mean validation loss over
+    replicates. Rows: group, training, replicates, validation_loss (mean), spread (over replicates),
+    eliminated_at_steps (0: trained in full), diverged, selected (the group's winner: first, with a
+    finite loss). A model without a validation loss (a file from before selection) is an error."""
     groups = {}
-    for entry in load_models(path).values():
+    for key, entry in models.items():
         attrs = entry["attrs"]
         if "validation_loss" not in attrs:
-            continue
+            raise ValueError(f"model {key} has no validation loss (written before selection existed)")
         key = (_group(attrs), _text(attrs.get("training", "")))
         row = groups.setdefault(key, {"losses": [], "eliminated": 0, "diverged": False})
         row["losses"].append(float(attrs["validation_loss"]))
@@ -105,7 +87,8 @@ def ranking(path):
     return rows
 
 
-def is_sweep(path):
-    """Whether the file's models come from a training sweep (swept settings or replicates)."""
+def is_sweep(models):
+    """Whether a file's models (load_models) come from a training sweep (swept settings or
+    replicates)."""
     return any(_text(e["attrs"].get("training", "")) or int(e["attrs"].get("replicate", 0)) > 0
-               for e in load_models(path).values())
+               for e in models.values())

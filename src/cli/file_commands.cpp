@@ -33,7 +33,7 @@ int run_export(const std::string& path, const std::string& format, bool selected
     if (data.points.status[i] == point_status::eliminated) continue;
     for (const auto& columns : data.predictors) {
       // A predictor the point's [grid] block does not evaluate: no row.
-      if (data.points.status[i] == 1 && columns.prompts[i] == 0) continue;
+      if (data.points.status[i] == point_status::done && columns.prompts[i] == 0) continue;
       ExportRow row;
       row.points = &data.points;
       row.row = i;
@@ -166,13 +166,8 @@ int run_merge(const std::vector<std::string>& inputs, const std::string& output,
         throw ConfigError(inputs[k] + ": point " + std::to_string(i) + " is also in another shard");
       merged.points.status[i] = s.points.status[i];
       merged.points.seconds[i] = s.points.seconds[i];
-      for (std::size_t p = 0; p < merged.predictors.size(); ++p) {
-        merged.predictors[p].risk[i] = s.predictors[p].risk[i];
-        merged.predictors[p].standard_error[i] = s.predictors[p].standard_error[i];
-        merged.predictors[p].prompts[i] = s.predictors[p].prompts[i];
-        merged.predictors[p].skewness[i] = s.predictors[p].skewness[i];
-        merged.predictors[p].excess_kurtosis[i] = s.predictors[p].excess_kurtosis[i];
-      }
+      for (std::size_t p = 0; p < merged.predictors.size(); ++p)
+        merged.predictors[p].copy_estimate(i, s.predictors[p]);
     }
     for (const auto& model : s.models) models.emplace(model.key, &model);
   }

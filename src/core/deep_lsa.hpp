@@ -28,6 +28,9 @@ struct ModelSpec {
   Kind kind = Kind::zfb;
   int depth = 0;  ///< 0 for ZFB's one layer
   int heads = 1;
+
+  /// The (d+1)x(d+1) W_PV, W_KQ blocks the model stacks vertically: one per layer and head.
+  int blocks() const { return depth * heads > 1 ? depth * heads : 1; }
 };
 /// Throws ConfigError naming the text and the valid forms.
 ModelSpec parse_model(std::string_view model);

@@ -27,8 +27,9 @@ struct RunningStatistics {
                              6 * delta_n * delta_n * sum_squared_deviations -
                              4 * delta_n * sum_cubed_deviations;
     sum_cubed_deviations += increment * delta_n * (n - 2) - 3 * delta_n * sum_squared_deviations;
-    // Mean and M2 exactly as before the higher moments were kept (results stay bit-identical).
-    mean += delta / n;
+    // Mean and M2 exactly as before the higher moments were kept (delta_n is delta / n: results
+    // stay bit-identical).
+    mean += delta_n;
     sum_squared_deviations += delta * (value - mean);
   }
 

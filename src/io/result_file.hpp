@@ -133,6 +133,15 @@ struct PredictorColumns {
   /// Of the squared errors behind each estimate (NaN in files from before they were kept).
   std::vector<double> skewness, excess_kurtosis;
 
+  /// Point `i`'s estimate (risk, stderr, prompts, moments; not the theory) from `other`.
+  void copy_estimate(std::size_t i, const PredictorColumns& other) {
+    risk[i] = other.risk[i];
+    standard_error[i] = other.standard_error[i];
+    prompts[i] = other.prompts[i];
+    skewness[i] = other.skewness[i];
+    excess_kurtosis[i] = other.excess_kurtosis[i];
+  }
+
   /// Columns of `points` points, every number NaN and every count 0.
   static PredictorColumns empty(const std::string& name, std::size_t points) {
     const std::vector<double> nan(points, NAN);

@@ -21,7 +21,8 @@ std::string selection_group(const TrainingSetting& setting);
 /// Of the settings `alive` (indices into study.settings) with their validation losses after a
 /// rung, those that go on: in each group the ceil(k/eta) of its k variants with the lowest mean
 /// loss over their replicates (ties: the earlier variant of the config), with all their
-/// replicates. A NaN loss ranks last. In ascending order.
+/// replicates. A NaN loss ranks last; a non-finite one (a diverged candidate) is never kept, so
+/// eta = 1 keeps exactly the candidates that did not diverge. In ascending order.
 std::vector<std::size_t> halving_survivors(const Study& study,
                                            const std::vector<std::size_t>& alive,
                                            const std::map<std::size_t, double>& losses, int eta);

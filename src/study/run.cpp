@@ -361,15 +361,9 @@ int halving_phase(const Communicator& comm, RunState& run, std::vector<std::size
         losses[jobs[k].setting] = records[jobs[k].setting]->numbers.at("validation_loss");
       }
     }
-    // The last rung halves nothing, but a candidate that diverged there is dropped too.
+    // The last rung halves nothing (eta 1), but a candidate that diverged there is dropped too.
     const bool last = r + 1 == budgets.size();
-    std::vector<std::size_t> survivors;
-    if (last) {
-      for (std::size_t s : alive)
-        if (std::isfinite(losses.at(s))) survivors.push_back(s);
-    } else {
-      survivors = halving_survivors(study, alive, losses, sweep.eta);
-    }
+    const auto survivors = halving_survivors(study, alive, losses, last ? 1 : sweep.eta);
     bool marked = false;
     for (std::size_t s : alive) {
       if (std::binary_search(survivors.begin(), survivors.end(), s)) continue;

@@ -18,6 +18,14 @@
 namespace icl {
 namespace {
 
+/// The names of the study's predictors that `point` evaluates (its [grid] block's `predictors`).
+std::vector<std::string> evaluated_predictors(const StudyConfig& config, const GridPoint& point) {
+  std::vector<std::string> names;
+  for (std::size_t p = 0; p < config.predictors.size(); ++p)
+    if (point.evaluates(p)) names.push_back(config.predictors[p]);
+  return names;
+}
+
 /// Which points the sufficient-statistic sampler serves: all of the point's predictors must be
 /// LinearForms and its test law Gaussian with a linear task (sufficient_sampler_obstacle).
 void decide_samplers(Study& study) {
@@ -25,22 +33,16 @@ void decide_samplers(Study& study) {
   if (config.sampler == SamplerChoice::plain) return;
   const bool lsa_linear = config.training.method == TrainingMethod::flow ||
                           config.training.method == TrainingMethod::closed_form;
-  // The first predictor the point evaluates that is no LinearForm ("" when there is none).
-  auto predictor_obstacle = [&](const GridPoint& point) {
-    for (std::size_t p = 0; p < config.predictors.size(); ++p) {
-      const std::string& name = config.predictors[p];
-      if (!point.evaluates(p) || has_linear_form(name, lsa_linear)) continue;
-      std::string obstacle = "predictor '" + name + "' is not a function of S, h and x_q";
-      if (name == "lsa") obstacle += " after stochastic training (p, q != 0)";
-      return obstacle;
-    }
-    return std::string();
-  };
   for (auto& point : study.points) {
-    std::string obstacle = predictor_obstacle(point);
-    bool has_lsa = false;
-    for (std::size_t p = 0; p < config.predictors.size(); ++p)
-      has_lsa = has_lsa || (point.evaluates(p) && config.predictors[p] == "lsa");
+    const auto names = evaluated_predictors(config, point);
+    std::string obstacle;
+    for (const auto& name : names)
+      if (!has_linear_form(name, lsa_linear)) {
+        obstacle = "predictor '" + name + "' is not a function of S, h and x_q";
+        if (name == "lsa") obstacle += " after stochastic training (p, q != 0)";
+        break;
+      }
+    const bool has_lsa = std::find(names.begin(), names.end(), "lsa") != names.end();
     if (obstacle.empty() && has_lsa && point.model_spec.depth > 0)
       obstacle = "predictor 'lsa' is the deep model " + point.model;
     if (obstacle.empty()) obstacle = sufficient_sampler_obstacle(point.test_law(config.seed));
@@ -60,7 +62,7 @@ void check_working_memory(const Study& study) {
   for (const auto& point : study.points) {
     const double width = point.dim + 1.0;
     const ModelSpec& spec = point.model_spec;
-    const double layers = std::max(1, spec.depth * spec.heads);
+    const double layers = spec.blocks();
     // Plain sampler: inputs, their transform, labels and the model's activations, per layer.
     const double evaluation = point.sufficient
                                   ? 8.0 * 8 * width * width
@@ -205,10 +207,8 @@ bool needs_trained_models(const StudyConfig& config) {
 
 double point_cost(const Study& study, const GridPoint& point) {
   const ModelSpec& spec = point.model_spec;
-  std::vector<std::string> evaluated;
-  for (std::size_t p = 0; p < study.config.predictors.size(); ++p)
-    if (point.evaluates(p)) evaluated.push_back(study.config.predictors[p]);
-  return estimated_point_seconds(point.dim, point.test_length, evaluated, study.config.prompts,
+  return estimated_point_seconds(point.dim, point.test_length,
+                                 evaluated_predictors(study.config, point), study.config.prompts,
                                  point.sufficient, spec.depth * spec.heads);
 }
 
@@ -230,7 +230,7 @@ void check_models(const ResultData& result, const Study& study, const std::strin
       if (setting.key != model.key) continue;
       const ModelSpec& spec = setting.model_spec;
       const Eigen::Index size = setting.dim + 1;
-      const Eigen::Index rows = size * std::max(1, spec.depth * spec.heads);
+      const Eigen::Index rows = size * spec.blocks();
       auto check = [&](const Eigen::MatrixXd& matrix, const char* name) {
         if (matrix.rows() != rows || matrix.cols() != size)
           throw ConfigError(source + ": model " + model.key + ": " + name + " is " +

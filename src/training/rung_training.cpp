@@ -2,7 +2,6 @@
 
 #include "core/errors.hpp"
 
-#include <algorithm>
 #include <chrono>
 #include <cmath>
 #include <string>
@@ -189,7 +188,7 @@ ModelRecord train_setting_to(const TrainingSetting& setting, const TrainingConfi
     ModelRecord diverged = earlier ? *earlier : untrained_record(setting, training);
     if (!earlier) {  // diverged before its first rung: zero weights of the model's shape
       const ModelSpec& spec = setting.model_spec;
-      const Eigen::Index size = dim + 1, rows = size * std::max(1, spec.depth * spec.heads);
+      const Eigen::Index size = dim + 1, rows = size * spec.blocks();
       diverged.value_projection = Eigen::MatrixXd::Zero(rows, size);
       diverged.key_query = Eigen::MatrixXd::Zero(rows, size);
     }
