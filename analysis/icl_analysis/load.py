@@ -46,10 +46,15 @@ def _seal_text(crc, length):
 def verify_seal(path):
     """Raise SchemaError unless the file's seal matches its contents. Files written before seals
     existed (they start with HDF5's signature) pass unverified. Returns True for a sealed file."""
+    return _seal_identity(path) is not None
+
+
+def _seal_identity(path):
+    """verify_seal's work: the seal's (CRC-32, length), None for an unsealed (older) file."""
     with open(path, "rb") as f:
         head = f.read(SEAL_BYTES)
         if head.startswith(HDF5_SIGNATURE):
-            return False
+            return None
         if not head.startswith(SEAL_MAGIC):
             raise SchemaError(f"{path}: not an icl-study result file (no seal, not HDF5)")
         match = re.match(rb"crc32 ([0-9a-f]{8})\nbytes (\d+)\n", head[len(SEAL_MAGIC):])
@@ -67,7 +72,53 @@ def verify_seal(path):
                           f"{length + SEAL_BYTES}; truncated or extended)")
     if running != crc:
         raise SchemaError(f"{path}: damaged result file (its CRC-32 does not match its seal)")
-    return True
+    return crc, length
+
+
+# The journal of a run in progress (src/io/schema.md, "The journal"): a 128-byte header naming the
+# snapshot it extends, then records "ICLR", CRC-32 (of what follows), point count, rows.
+JOURNAL_HEADER_BYTES = 128
+
+
+def _journal_rows(predictors):
+    fields = [("index", "<u8"), ("status", "u1"), ("seconds", "<f8")]
+    for k in range(predictors):
+        fields += [(f"risk{k}", "<f8"), (f"stderr{k}", "<f8"), (f"prompts{k}", "<i8"),
+                   (f"skewness{k}", "<f8"), (f"excess_kurtosis{k}", "<f8")]
+    return np.dtype(fields)
+
+
+def _replay_journal(path, identity, points, predictors, estimates):
+    """Apply the commits of `path`.journal, when it extends this snapshot, as icl-study does:
+    a record cut short or damaged ends the replay (its points stay pending)."""
+    journal = path + ".journal"
+    if identity is None or not os.path.isfile(journal):
+        return 0
+    with open(journal, "rb") as f:
+        data = f.read()
+    count = len(points["status"])
+    header = (b"icl-study journal 1\nsnapshot crc32 %08x bytes %d\npoints %d predictors %d\n"
+              % (identity[0], identity[1], count, len(predictors))).ljust(JOURNAL_HEADER_BYTES, b"\0")
+    if data[:JOURNAL_HEADER_BYTES] != header:
+        return 0  # another snapshot's journal (or one cut short as it was begun)
+    rows = _journal_rows(len(predictors))
+    offset, records = JOURNAL_HEADER_BYTES, 0
+    while offset + 12 <= len(data) and data[offset:offset + 4] == b"ICLR":
+        crc, n = np.frombuffer(data, dtype="<u4", count=2, offset=offset + 4)
+        end = offset + 12 + int(n) * rows.itemsize
+        if end > len(data) or zlib.crc32(data[offset + 8:end]) != crc:
+            break
+        record = np.frombuffer(data, dtype=rows, count=int(n), offset=offset + 12)
+        if (record["index"] >= count).any() or (record["status"] > 2).any():
+            break
+        index = record["index"].astype(np.int64)
+        points["status"][index] = record["status"]
+        points["seconds"][index] = record["seconds"]
+        for k, p in enumerate(predictors):
+            for name in ("risk", "stderr", "prompts", *MOMENTS):
+                estimates[p][name][index] = record[f"{name}{k}"]
+        offset, records = end, records + 1
+    return records
 
 
 def seal(path):
@@ -88,6 +139,7 @@ def seal(path):
 
 
 def _text(values):
+    # A plain loop: 3-4x faster than np.char.decode on a million fixed-length strings.
     return np.array([v.decode() if isinstance(v, bytes) else str(v) for v in values], dtype=object)
 
 
@@ -111,7 +163,7 @@ def load(path):
     'estimates' {predictor: {'risk','stderr','prompts'}}, 'theory' {predictor: array}."""
     if not os.path.exists(path):
         raise OSError(f"{path}: no such file")
-    verify_seal(path)
+    identity = _seal_identity(path)
     try:
         f = h5py.File(path, "r")
     except OSError as error:
@@ -134,17 +186,20 @@ def load(path):
             else:
                 points[name] = np.array([default] * count,
                                         dtype=object if isinstance(default, str) else None)
-        points["status"] = np.asarray(f["points/status"][()])
+        points["status"] = np.array(f["points/status"][()])
+        points["seconds"] = np.array(f["points/seconds"][()])
         predictors = list(_text(f["predictors"][()]))
-        estimates = {p: {k: np.asarray(f["estimates"][p][k][()]) for k in ("risk", "stderr", "prompts")}
+        estimates = {p: {k: np.array(f["estimates"][p][k][()]) for k in ("risk", "stderr", "prompts")}
                      for p in predictors}
         # The squared errors' skewness and excess kurtosis (NaN in files from before they were kept).
         for p in predictors:
             for k in MOMENTS:
                 group = f["estimates"][p]
-                estimates[p][k] = (np.asarray(group[k][()]) if k in group
+                estimates[p][k] = (np.array(group[k][()]) if k in group
                                    else np.full(len(estimates[p]["risk"]), np.nan))
         theory = {p: np.asarray(f["theory"][p][()]) for p in predictors}
+    # A run in progress: the commits since its snapshot (a finished file has no journal).
+    _replay_journal(path, identity, points, predictors, estimates)
     return {"attrs": attrs, "points": points, "predictors": predictors, "estimates": estimates,
             "theory": theory}
 

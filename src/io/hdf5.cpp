@@ -2,6 +2,7 @@
 
 #include "core/errors.hpp"
 
+#include <algorithm>
 #include <cstdint>
 #include <mutex>
 #include <utility>
@@ -36,6 +37,18 @@ Handle string_type(const std::string& what) {
   if (type < 0) fail(what, "copying the string type");
   Handle handle(type, H5Tclose, what);
   check(H5Tset_size(type, H5T_VARIABLE), what, "setting a variable string size");
+  check(H5Tset_cset(type, H5T_CSET_UTF8), what, "setting UTF-8");
+  return handle;
+}
+
+/// A fixed-length UTF-8 string of `width` bytes, NUL-padded (shorter values end at their first
+/// NUL).
+Handle fixed_string_type(std::size_t width, const std::string& what) {
+  const hid_t type = H5Tcopy(H5T_C_S1);
+  if (type < 0) fail(what, "copying the string type");
+  Handle handle(type, H5Tclose, what);
+  check(H5Tset_size(type, width), what, "setting the string width");
+  check(H5Tset_strpad(type, H5T_STR_NULLPAD), what, "setting NUL padding");
   check(H5Tset_cset(type, H5T_CSET_UTF8), what, "setting UTF-8");
   return handle;
 }
@@ -223,16 +236,23 @@ void write_bytes(const Handle& parent, const std::string& name,
 void write_strings(const Handle& parent, const std::string& name,
                    const std::vector<std::string>& values) {
   const std::string what = child_path(parent, name);
-  Handle type = string_type(what);
-  std::vector<const char*> pointers;
-  for (const auto& value : values) pointers.push_back(value.c_str());
+  // Fixed-length, NUL-padded to the longest value: a table column of a million short strings
+  // is then one contiguous block (variable-length strings cost a global-heap object each, about
+  // 40 bytes of overhead per value, and made the strings most of a large file's size and write
+  // time). Readers accept both layouts (files written before this are variable-length).
+  std::size_t width = 1;
+  for (const auto& value : values) width = std::max(width, value.size());
+  Handle type = fixed_string_type(width, what);
+  std::vector<char> block(values.size() * width, '\0');
+  for (std::size_t i = 0; i < values.size(); ++i)
+    std::copy(values[i].begin(), values[i].end(), block.begin() + i * width);
   Handle space = make_simple_space(values.size(), what);
   const hid_t dataset = H5Dcreate2(parent.id(), name.c_str(), type.id(), space.id(), H5P_DEFAULT,
                                    H5P_DEFAULT, H5P_DEFAULT);
   if (dataset < 0) fail(what, "creating the dataset");
   Handle handle(dataset, H5Dclose, what);
   if (!values.empty())
-    check(H5Dwrite(dataset, type.id(), H5S_ALL, H5S_ALL, H5P_DEFAULT, pointers.data()), what,
+    check(H5Dwrite(dataset, type.id(), H5S_ALL, H5S_ALL, H5P_DEFAULT, block.data()), what,
           "writing");
 }
 
@@ -267,15 +287,33 @@ std::vector<std::string> read_strings(const Handle& parent, const std::string& n
   Handle dataset = open_dataset(parent, name);
   const auto dims = dataset_dims(dataset);
   if (dims.size() != 1) throw ConfigError(dataset.what() + ": expected a 1-D dataset");
-  Handle type = string_type(dataset.what());
-  std::vector<char*> pointers(dims[0], nullptr);
+  Handle stored(H5Dget_type(dataset.id()), H5Tclose, dataset.what());
+  if (stored.id() < 0) fail(dataset.what(), "reading the type");
+  if (H5Tget_class(stored.id()) != H5T_STRING)
+    throw ConfigError(dataset.what() + ": expected strings (damaged file?)");
   std::vector<std::string> values;
-  if (pointers.empty()) return values;
-  check(H5Dread(dataset.id(), type.id(), H5S_ALL, H5S_ALL, H5P_DEFAULT, pointers.data()),
+  if (dims[0] == 0) return values;
+  values.reserve(dims[0]);
+  if (H5Tis_variable_str(stored.id()) > 0) {  // files written before fixed-length columns
+    Handle type = string_type(dataset.what());
+    std::vector<char*> pointers(dims[0], nullptr);
+    check(H5Dread(dataset.id(), type.id(), H5S_ALL, H5S_ALL, H5P_DEFAULT, pointers.data()),
+          dataset.what(), "reading (expected strings)");
+    for (char* pointer : pointers) values.emplace_back(pointer ? pointer : "");
+    Handle space(H5Dget_space(dataset.id()), H5Sclose, dataset.what());
+    H5Dvlen_reclaim(type.id(), space.id(), H5P_DEFAULT, pointers.data());
+    return values;
+  }
+  const std::size_t width = H5Tget_size(stored.id());
+  if (width == 0) fail(dataset.what(), "reading the string width");
+  Handle type = fixed_string_type(width, dataset.what());
+  std::vector<char> block(dims[0] * width);
+  check(H5Dread(dataset.id(), type.id(), H5S_ALL, H5S_ALL, H5P_DEFAULT, block.data()),
         dataset.what(), "reading (expected strings)");
-  for (char* pointer : pointers) values.emplace_back(pointer ? pointer : "");
-  Handle space(H5Dget_space(dataset.id()), H5Sclose, dataset.what());
-  H5Dvlen_reclaim(type.id(), space.id(), H5P_DEFAULT, pointers.data());
+  for (std::size_t i = 0; i < dims[0]; ++i) {
+    const char* start = block.data() + i * width;
+    values.emplace_back(start, std::find(start, start + width, '\0'));
+  }
   return values;
 }
 

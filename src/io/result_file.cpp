@@ -3,6 +3,7 @@
 #include "core/errors.hpp"
 #include "io/files.hpp"
 #include "io/hdf5.hpp"
+#include "io/result_journal.hpp"
 
 #include <fcntl.h>
 #include <signal.h>
@@ -36,26 +37,45 @@ std::string seal_text(std::uint32_t crc, std::uint64_t bytes) {
 }
 
 /// Fill the user block HDF5 left at the start of the closed file `path` with the seal of the rest.
-void seal(const std::string& path) {
-  const auto bytes = read_regular_file(path, UINT64_MAX, "result file");
-  if (bytes.size() < seal_bytes) throw IoError(path + ": written file is shorter than its seal");
-  const std::string text = seal_text(crc32_of(bytes.data() + seal_bytes, bytes.size() - seal_bytes),
-                                     bytes.size() - seal_bytes);
-  std::vector<char> block(seal_bytes, '\0');
-  std::memcpy(block.data(), text.data(), text.size());
-  const int fd = ::open(path.c_str(), O_WRONLY | O_CLOEXEC);
+/// The file is read back in blocks (not whole: a large file would cost its size in fresh memory).
+SealIdentity seal(const std::string& path) {
+  const int fd = ::open(path.c_str(), O_RDWR | O_CLOEXEC);
   if (fd < 0) throw IoError(path + ": cannot open to seal (" + std::strerror(errno) + ")");
-  const ssize_t written = ::pwrite(fd, block.data(), block.size(), 0);
-  const int error = errno;
+  auto fail = [&](const std::string& action) {
+    const int error = errno;
+    ::close(fd);
+    throw IoError(path + ": " + action + " (" + std::strerror(error) + ")");
+  };
+  SealIdentity identity{static_cast<std::uint32_t>(crc32_z(0L, Z_NULL, 0)), 0, true};
+  std::vector<std::uint8_t> block(std::size_t{4} << 20);
+  for (off_t offset = seal_bytes;;) {
+    const ssize_t got = ::pread(fd, block.data(), block.size(), offset);
+    if (got < 0 && errno == EINTR) continue;
+    if (got < 0) fail("reading back to seal failed");
+    if (got == 0) break;
+    identity.crc = static_cast<std::uint32_t>(
+        crc32_z(identity.crc, block.data(), static_cast<std::size_t>(got)));
+    identity.bytes += static_cast<std::uint64_t>(got);
+    offset += got;
+  }
+  if (identity.bytes == 0) {
+    errno = 0;
+    fail("written file is shorter than its seal");
+  }
+  std::string text = seal_text(identity.crc, identity.bytes);
+  text.resize(seal_bytes, '\0');
+  if (::pwrite(fd, text.data(), text.size(), 0) != static_cast<ssize_t>(text.size()))
+    fail("writing the seal failed");
   ::close(fd);
-  if (written != static_cast<ssize_t>(block.size()))
-    throw IoError(path + ": writing the seal failed (" + std::strerror(error) + ")");
+  return identity;
 }
 
 /// Judge the seal of a whole file's bytes. Unsealed files (written before seals existed) start
 /// with HDF5's signature and pass unverified; everything else must carry a seal that matches.
-/// Returns where the HDF5 part starts: 0 in an unsealed file, seal_bytes in a sealed one.
-std::size_t verify_seal(const std::vector<std::uint8_t>& bytes, const std::string& path) {
+/// Returns where the HDF5 part starts: 0 in an unsealed file, seal_bytes in a sealed one, and the
+/// seal in `identity`.
+std::size_t verify_seal(const std::vector<std::uint8_t>& bytes, const std::string& path,
+                        SealIdentity& identity) {
   const std::string_view head(reinterpret_cast<const char*>(bytes.data()),
                               std::min(bytes.size(), seal_bytes));
   if (head.substr(0, hdf5_signature.size()) == hdf5_signature) return 0;  // unsealed, older
@@ -85,6 +105,7 @@ std::size_t verify_seal(const std::vector<std::uint8_t>& bytes, const std::strin
                       "; truncated or extended)");
   if (crc32_of(bytes.data() + seal_bytes, length) != crc)
     throw ConfigError(path + ": damaged result file (its CRC-32 does not match its seal)");
+  identity = {crc, length, true};
   return seal_bytes;
 }
 
@@ -209,11 +230,11 @@ void write_contents(const std::string& path, const ResultData& data) {
 
 }  // namespace
 
-void write_result_file(const std::string& path, const ResultData& data) {
+SealIdentity write_result_file(const std::string& path, const ResultData& data) {
   const std::string temporary = path + ".tmp-" + std::to_string(::getpid());
   try {
     write_contents(temporary, data);  // the file handle closes here
-    seal(temporary);
+    const SealIdentity identity = seal(temporary);
     sync_path(temporary, false);
     std::error_code error;
     std::filesystem::rename(temporary, path, error);
@@ -221,6 +242,7 @@ void write_result_file(const std::string& path, const ResultData& data) {
       throw IoError(path + ": cannot rename the finished file into place: " + error.message());
     const auto folder = std::filesystem::absolute(path).parent_path();
     sync_path(folder.string(), true);
+    return identity;
   } catch (const IoError& e) {
     std::error_code ignored;
     std::filesystem::remove(temporary, ignored);
@@ -241,11 +263,18 @@ ResultData read_result_contents(const h5::Handle& file, const std::string& path)
 }  // namespace
 
 ResultData read_result_file(const std::string& path) {
-  return read_result_image(read_regular_file(path, UINT64_MAX, "result file"), path);
+  SealIdentity identity;
+  ResultData data =
+      read_result_image(read_regular_file(path, UINT64_MAX, "result file"), path, &identity);
+  if (identity.sealed) replay_result_journal(path, identity, data);
+  return data;
 }
 
-ResultData read_result_image(const std::vector<std::uint8_t>& image, const std::string& path) {
-  const std::size_t start = verify_seal(image, path);
+ResultData read_result_image(const std::vector<std::uint8_t>& image, const std::string& path,
+                             SealIdentity* seal) {
+  SealIdentity identity;
+  const std::size_t start = verify_seal(image, path, identity);
+  if (seal) *seal = identity;
   // The bytes are read once, checked, and handed to HDF5 from memory: HDF5 never parses a file
   // whose seal does not match (a damaged file must not crash the library), and a file replaced on
   // disk meanwhile cannot change what is read.

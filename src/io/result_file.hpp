@@ -27,6 +27,15 @@ inline constexpr std::int64_t schema_version = 1;
 inline constexpr std::size_t seal_bytes = 512;
 inline constexpr std::string_view seal_magic = "icl-study result file\n";
 
+/// Which sealed file a journal extends (result_journal.hpp): its seal's CRC-32 and length.
+/// `sealed` is false for files written before seals existed (they never have a journal).
+struct SealIdentity {
+  std::uint32_t crc = 0;
+  std::uint64_t bytes = 0;
+  bool sealed = false;
+  bool operator==(const SealIdentity&) const = default;
+};
+
 /// The Slurm job variables a result file records (as attributes slurm_<NAME>) when run under Slurm.
 inline constexpr std::array<const char*, 3> slurm_variables = {"SLURM_JOB_ID", "SLURM_ARRAY_JOB_ID",
                                                                "SLURM_ARRAY_TASK_ID"};
@@ -156,20 +165,24 @@ struct ResultData {
   std::vector<ModelRecord> models;
 };
 
-/// Write `data` to `path` atomically (temporary file, fsync, rename). Throws IoError.
-void write_result_file(const std::string& path, const ResultData& data);
+/// Write `data` to `path` atomically (temporary file, fsync, rename). Throws IoError. Returns the
+/// seal of what was written (a journal names it).
+SealIdentity write_result_file(const std::string& path, const ResultData& data);
 
 /// Remove `path.tmp-PID` files left by writers that were killed mid-commit (PID no longer alive);
 /// a live writer's temporary file is left alone. Returns how many were removed.
 int remove_stale_temporaries(const std::string& path);
 
-/// Read a result file (a regular file: no FIFO or device is read), its seal verified first.
+/// Read a result file (a regular file: no FIFO or device is read), its seal verified first, with
+/// the commits of its journal (`path.journal`, a run in progress) replayed onto it.
 /// Throws IoError when it cannot be read, ConfigError when it is missing, damaged, or not an
 /// icl-study file of a schema this program understands (naming the file and what is wrong).
 ResultData read_result_file(const std::string& path);
 
 /// Read a result file from its bytes (as read_result_file; `path` names it in errors). For the
 /// fuzzer, and for callers that hold the bytes already.
-ResultData read_result_image(const std::vector<std::uint8_t>& image, const std::string& path);
+/// The journal is not read. `seal`, when given, receives the image's seal.
+ResultData read_result_image(const std::vector<std::uint8_t>& image, const std::string& path,
+                             SealIdentity* seal = nullptr);
 
 }  // namespace icl

@@ -2,11 +2,13 @@
 
 #include "core/errors.hpp"
 #include "evaluation/point_evaluation.hpp"
+#include "io/result_journal.hpp"
 #include "parallel/bytes.hpp"
 #include "parallel/signals.hpp"
 
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cmath>
 #include <cstdio>
@@ -155,41 +157,80 @@ class PointStore {
   double cost_done_ = 0;  ///< estimated seconds of the points done
 };
 
-/// Rank 0's commits: the result goes to the partial file (atomically) at most every interval, so
-/// that a kill loses only the points in flight; the final file when every point is done.
+/// Rank 0's commits, at most every interval, so that a kill loses only the points in flight. The
+/// first writes the partial file whole (a sealed snapshot); the others append the points finished
+/// since to its journal (result_journal.hpp), so that a commit costs what it adds, whatever the
+/// grid's size. The final file is written once, when every point is done.
 class Committer {
  public:
   Committer(const EngineInput& input) : input_(input), last_(Clock::now()) {}
 
-  void mark_dirty() { dirty_ = true; }
+  /// Open the journal on the snapshot written just before the engine, if there is one.
+  void start() {
+    if (input_.snapshot)
+      snapshot_seconds_ +=
+          timed([&] { journal_.emplace(input_.partial_path, *input_.snapshot, *input_.result); });
+  }
+
+  void point_done(std::size_t point) { finished_.push_back(point); }
   void commit_if_due() {
-    if (dirty_ &&
+    if (!finished_.empty() &&
         Clock::now() - last_ >= std::chrono::duration<double>(input_.commit_interval_seconds))
       commit();
   }
   void commit() {
-    timed([&] { icl::commit_partial(*input_.result, input_.partial_path); });
+    if (!journal_) {
+      snapshot_seconds_ += timed([&] {
+        const SealIdentity seal = icl::commit_partial(*input_.result, input_.partial_path);
+        journal_.emplace(input_.partial_path, seal, *input_.result);
+      });
+    } else if (!finished_.empty()) {
+      journal_seconds_.push_back(timed([&] { journal_->append(*input_.result, finished_); }));
+    }
+    finished_.clear();
     last_ = Clock::now();
-    dirty_ = false;
   }
   void write_final() {
-    timed([&] { write_result_file(input_.final_path, *input_.result); });
+    final_seconds_ = timed([&] { write_result_file(input_.final_path, *input_.result); });
+    journal_.reset();
     std::error_code ignored;
     std::filesystem::remove(input_.partial_path, ignored);
+    std::filesystem::remove(journal_path(input_.partial_path), ignored);
   }
-  double seconds() const { return seconds_; }
+  /// All of rank 0's time in writes.
+  double seconds() const {
+    double total = snapshot_seconds_ + final_seconds_;
+    for (double s : journal_seconds_) total += s;
+    return total;
+  }
+  /// "snapshot 0.52 s, 31 journal commits (median 1.2 ms, max 3.4 ms), final file 0.61 s".
+  std::string breakdown() const {
+    std::vector<double> sorted = journal_seconds_;
+    std::sort(sorted.begin(), sorted.end());
+    char text[200];
+    std::snprintf(text, sizeof text,
+                  "snapshot during evaluation %.3f s, %zu journal commits (median %.2f ms, max "
+                  "%.2f ms), final "
+                  "file %.3f s",
+                  snapshot_seconds_, sorted.size(),
+                  sorted.empty() ? 0.0 : 1e3 * sorted[sorted.size() / 2],
+                  sorted.empty() ? 0.0 : 1e3 * sorted.back(), final_seconds_);
+    return text;
+  }
 
  private:
   template <typename Write>
-  void timed(const Write& write) {
+  static double timed(const Write& write) {
     const auto start = Clock::now();
     write();
-    seconds_ += std::chrono::duration<double>(Clock::now() - start).count();
+    return std::chrono::duration<double>(Clock::now() - start).count();
   }
   const EngineInput& input_;
   Clock::time_point last_;
-  bool dirty_ = false;
-  double seconds_ = 0;
+  std::vector<std::size_t> finished_;  ///< points finished since the last commit
+  std::optional<ResultJournal> journal_;
+  double snapshot_seconds_ = 0, final_seconds_ = 0;
+  std::vector<double> journal_seconds_;
 };
 
 /// Rank 0's progress line on stderr: rewritten in place on a terminal (every 0.5 s), a new line
@@ -227,14 +268,18 @@ class ProgressReport {
   }
 
   /// Where rank 0's time went (so that users see what commits and messages cost).
-  void report_time(double hdf5_seconds, double mpi_seconds) const {
+  /// Writes are counted over the whole run (the snapshots after training included), MPI message
+  /// handling over the evaluation.
+  void report_time(double write_seconds, const std::string& writes, double mpi_seconds) const {
     if (input_.progress == ProgressMode::off) return;
-    const double elapsed = elapsed_seconds();
+    const double elapsed = elapsed_seconds(), run = input_.earlier_seconds + elapsed;
+    write_seconds += input_.earlier_write_seconds;
     std::fprintf(stderr,
-                 "rank 0 time: %.3f s in HDF5 writes (%.2f%%), %.3f s handling MPI messages "
-                 "(%.2f%%) of %.2f s\n",
-                 hdf5_seconds, 100.0 * hdf5_seconds / elapsed, mpi_seconds,
-                 100.0 * mpi_seconds / elapsed, elapsed);
+                 "rank 0 time: %.3f s in result-file writes (%.2f%% of the run's %.2f s: "
+                 "snapshots before evaluation %.3f s, %s), %.3f s handling MPI messages (%.2f%% "
+                 "of the evaluation's %.2f s)\n",
+                 write_seconds, 100.0 * write_seconds / run, run, input_.earlier_write_seconds,
+                 writes.c_str(), mpi_seconds, 100.0 * mpi_seconds / elapsed, elapsed);
   }
 
  private:
@@ -298,7 +343,8 @@ class Collector {
         workers_running_(comm.size() - 1) {}
 
   void store(UnitOutcome&& outcome) {
-    if (store_.store(std::move(outcome))) committer_.mark_dirty();
+    const std::size_t point = outcome.unit.item;
+    if (store_.store(std::move(outcome))) committer_.point_done(point);
   }
 
   /// Handle every waiting message, commit and report if due. True when the run should stop.
@@ -326,6 +372,9 @@ class Collector {
 
   void request_stop(int code, const std::string& message) { stop_.request_stop(code, message); }
 
+  /// Before the first point: the journal of the snapshot written just before, if any.
+  void start() { committer_.start(); }
+
   /// Write the final or partial file and release the workers with the outcome.
   int finish() {
     try {
@@ -337,7 +386,7 @@ class Collector {
       stop_.fail_late(e.exit_code(), e.what());
     }
     progress_.report(store_, true);
-    progress_.report_time(committer_.seconds(), mpi_seconds_);
+    progress_.report_time(committer_.seconds(), committer_.breakdown(), mpi_seconds_);
     const int outcome = stop_.outcome();
     if (!stop_.message().empty()) std::cerr << "icl-study: " << one_line(stop_.message()) << '\n';
     if (outcome == exit_code::stopped)
@@ -387,6 +436,7 @@ class Collector {
 int run_collector(const Communicator& comm, const EngineInput& input) {
   Collector collector(comm, input);
   try {
+    collector.start();
     for (const WorkUnit& unit : input.my_units) {
       if (collector.service()) break;
       auto outcome =
@@ -443,8 +493,12 @@ int run_worker(const Communicator& comm, const EngineInput& input) {
 
 }  // namespace
 
-void commit_partial(const ResultData& result, const std::string& partial_path) {
-  write_result_file(partial_path, result);
+SealIdentity commit_partial(const ResultData& result, const std::string& partial_path) {
+  const SealIdentity seal = write_result_file(partial_path, result);
+  // The new snapshot holds everything its journal did (a stale journal would be ignored anyway).
+  std::error_code ignored;
+  std::filesystem::remove(journal_path(partial_path), ignored);
+  return seal;
 }
 
 int run_engine(const Communicator& comm, const EngineInput& input) {

@@ -169,6 +169,11 @@ struct RunState {
   std::optional<OutputLock> lock;    ///< rank 0 holds the output's lock until the run returns
   std::vector<std::size_t> pending;  ///< this shard's points still to evaluate
   std::string partial;               ///< OUT.h5.partial
+  /// Rank 0: the seal of the partial file while it holds exactly `result` (the engine then
+  /// journals onto it instead of writing it again); reset by any change not committed.
+  std::optional<SealIdentity> snapshot;
+  double snapshot_seconds = 0;  ///< rank 0: time in those writes (reported with the engine's)
+  std::chrono::steady_clock::time_point started = std::chrono::steady_clock::now();
   bool report_progress = false;
 };
 
@@ -216,6 +221,13 @@ struct TrainingJob {
   const ModelRecord* earlier = nullptr;  ///< the record of its last rung (every rank has it)
   double cost = 0;                       ///< the cost model's seconds
 };
+
+/// Rank 0: write the partial file whole (after training, after a rung), timed.
+void snapshot(RunState& run) {
+  const auto start = std::chrono::steady_clock::now();
+  run.snapshot = commit_partial(run.result, run.partial);
+  run.snapshot_seconds += seconds_since(start);
+}
 
 /// Rank 0 keeps one record per key: a rung's record replaces the last.
 void keep_record(ResultData& result, ModelRecord record) {
@@ -301,7 +313,7 @@ int train_jobs(const Communicator& comm, RunState& run, const std::vector<Traini
     ++kept;
   }
   if (kept > 0 || stopped) {
-    code = on_rank0_then_share(comm, [&] { commit_partial(run.result, run.partial); });
+    code = on_rank0_then_share(comm, [&] { snapshot(run); });
     if (code != 0) return code;
   }
   if (stopped) {
@@ -377,9 +389,7 @@ int halving_phase(const Communicator& comm, RunState& run, std::vector<std::size
       marked = true;
     }
     if (marked)
-      if (const int code =
-              on_rank0_then_share(comm, [&] { commit_partial(run.result, run.partial); });
-          code != 0)
+      if (const int code = on_rank0_then_share(comm, [&] { snapshot(run); }); code != 0)
         return code;
     alive = survivors;
     if (last) break;
@@ -439,6 +449,7 @@ int training_phase(const Communicator& comm, RunState& run, std::vector<SettingM
       evaluated.push_back(i);
     } else if (comm.rank() == 0) {
       run.result.points.status[i] = point_status::eliminated;
+      run.snapshot.reset();
     }
   }
   run.pending = std::move(evaluated);
@@ -461,6 +472,9 @@ int evaluation_phase(const Communicator& comm, const RunOptions& options, RunSta
   input.models = std::move(models);
   input.result = &run.result;
   input.partial_path = run.partial;
+  input.snapshot = run.snapshot;
+  input.earlier_write_seconds = run.snapshot_seconds;
+  input.earlier_seconds = seconds_since(run.started);
   input.final_path = options.output;
   input.commit_interval_seconds = options.commit_seconds;
   input.progress = options.progress == "on"    ? ProgressMode::on
