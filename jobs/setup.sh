@@ -31,6 +31,7 @@ packages=(
   libeigen3-dev libhdf5-openmpi-dev hdf5-tools zlib1g-dev
   libboost-dev libboost-test-dev librandom123-dev libcli11-dev libtomlplusplus-dev libbenchmark-dev
   python3-h5py python3-numpy python3-scipy python3-matplotlib python3-pytest
+  python3-pandas python3-xarray python3-h5netcdf
 )
 
 [[ $with_tests == 1 ]] && packages+=(slurm-wlm slurmctld slurmd slurm-client munge)

@@ -91,7 +91,7 @@ def _journal_rows(predictors):
 def _replay_journal(path, identity, points, predictors, estimates):
     """Apply the commits of `path`.journal, when it extends this snapshot, as icl-study does:
     a record cut short or damaged ends the replay (its points stay pending)."""
-    journal = path + ".journal"
+    journal = os.fspath(path) + ".journal"
     if identity is None or not os.path.isfile(journal):
         return 0
     with open(journal, "rb") as f:
@@ -158,9 +158,51 @@ def _check(f, path):
             raise SchemaError(f"{path}: /{group} is missing (damaged or foreign file)")
 
 
-def load(path):
-    """The whole file as a dict: 'attrs', 'points' (dict of arrays), 'predictors' (list),
-    'estimates' {predictor: {'risk','stderr','prompts'}}, 'theory' {predictor: array}."""
+def load(path, form="dict"):
+    """The whole file (a partial file with its journal's commits). `form`:
+
+    - "dict" (default): 'attrs', 'points' (dict of arrays), 'predictors' (list), 'estimates'
+      {predictor: {'risk', 'stderr', 'prompts', 'skewness', 'excess_kurtosis'}}, 'theory'
+      {predictor: array};
+    - "dataframe": a pandas DataFrame, one row per finished (point, predictor) (see `tidy`);
+    - "xarray": an xarray Dataset over the dimensions point and predictor (see `to_xarray`).
+    """
+    if form not in ("dict", "dataframe", "xarray"):
+        raise ValueError(f"form must be 'dict', 'dataframe' or 'xarray', not {form!r}")
+    data = _load_dict(path)
+    if form == "dataframe":
+        return to_dataframe(data)
+    if form == "xarray":
+        return to_xarray(data)
+    return data
+
+
+def to_dataframe(data):
+    """`tidy(data)` as a pandas DataFrame (one row per finished point and predictor)."""
+    import pandas
+    return pandas.DataFrame(tidy(data))
+
+
+def to_xarray(data):
+    """The file as an xarray Dataset: the /points columns as coordinates over `point`, and risk,
+    stderr, prompts, skewness, excess_kurtosis and theory as variables over (predictor, point);
+    the file's attributes as the Dataset's. Works for every file `load` reads, old ones included
+    (icl-study's own files can also be opened directly: xarray.open_dataset(path,
+    engine="h5netcdf", group="points"))."""
+    import xarray
+    predictors = data["predictors"]
+    coordinates = {name: ("point", np.asarray(values)) for name, values in data["points"].items()}
+    coordinates["point"] = np.arange(len(data["points"]["status"]))
+    coordinates["predictor"] = np.array(predictors, dtype=object)
+    variables = {name: (("predictor", "point"),
+                        np.stack([data["estimates"][p][name] for p in predictors]))
+                 for name in ("risk", "stderr", "prompts", *MOMENTS)}
+    variables["theory"] = (("predictor", "point"), np.stack([data["theory"][p] for p in predictors]))
+    attrs = {k: v for k, v in data["attrs"].items() if isinstance(v, (str, int, float, np.number))}
+    return xarray.Dataset(variables, coords=coordinates, attrs=attrs)
+
+
+def _load_dict(path):
     if not os.path.exists(path):
         raise OSError(f"{path}: no such file")
     identity = _seal_identity(path)
@@ -187,7 +229,8 @@ def load(path):
                 points[name] = np.array([default] * count,
                                         dtype=object if isinstance(default, str) else None)
         points["status"] = np.array(f["points/status"][()])
-        points["seconds"] = np.array(f["points/seconds"][()])
+        points["seconds"] = (np.array(f["points/seconds"][()]) if "seconds" in f["points"]
+                             else np.zeros(len(points["status"])))
         predictors = list(_text(f["predictors"][()]))
         estimates = {p: {k: np.array(f["estimates"][p][k][()]) for k in ("risk", "stderr", "prompts")}
                      for p in predictors}

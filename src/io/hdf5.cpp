@@ -2,6 +2,8 @@
 
 #include "core/errors.hpp"
 
+#include <hdf5_hl.h>
+
 #include <algorithm>
 #include <cstdint>
 #include <mutex>
@@ -65,14 +67,6 @@ void write_simple(const Handle& parent, const std::string& name, const std::vect
   if (!values.empty())
     check(H5Dwrite(dataset, memory_type, H5S_ALL, H5S_ALL, H5P_DEFAULT, values.data()), what,
           "writing");
-}
-
-Handle open_dataset(const Handle& parent, const std::string& name) {
-  const std::string what = child_path(parent, name);
-  if (!exists(parent, name)) throw ConfigError(what + ": missing (not an icl-study result file?)");
-  const hid_t dataset = H5Dopen2(parent.id(), name.c_str(), H5P_DEFAULT);
-  if (dataset < 0) fail(what, "opening the dataset");
-  return Handle(dataset, H5Dclose, what);
 }
 
 std::vector<hsize_t> dataset_dims(const Handle& dataset) {
@@ -273,6 +267,23 @@ void write_matrix(const Handle& parent, const std::string& name, const Eigen::Ma
           what, "writing");
 }
 
+Handle open_dataset(const Handle& parent, const std::string& name) {
+  const std::string what = child_path(parent, name);
+  if (!exists(parent, name)) throw ConfigError(what + ": missing (not an icl-study result file?)");
+  const hid_t dataset = H5Dopen2(parent.id(), name.c_str(), H5P_DEFAULT);
+  if (dataset < 0) fail(what, "opening the dataset");
+  return Handle(dataset, H5Dclose, what);
+}
+
+void make_dimension_scale(const Handle& scale, const std::string& dimension) {
+  check(H5DSset_scale(scale.id(), dimension.c_str()), scale.what(), "making a dimension scale");
+}
+
+void attach_dimension_scale(const Handle& dataset, const Handle& scale) {
+  check(H5DSattach_scale(dataset.id(), scale.id(), 0), dataset.what(),
+        "attaching the dimension scale " + scale.what());
+}
+
 std::vector<double> read_doubles(const Handle& parent, const std::string& name) {
   return read_simple<double>(parent, name, H5T_NATIVE_DOUBLE);
 }
@@ -335,6 +346,19 @@ void write_attribute(const Handle& object, const std::string& name, const std::s
   const char* pointer = value.c_str();
   write_scalar_attribute(object, name, type.id(), &pointer);
 }
+void write_attribute(const Handle& object, const std::string& name,
+                     const std::vector<std::int64_t>& values) {
+  const std::string what = object.what() + "@" + name;
+  if (has_attribute(object, name)) check(H5Adelete(object.id(), name.c_str()), what, "replacing");
+  Handle space = make_simple_space(values.size(), what);
+  const hid_t attribute =
+      H5Acreate2(object.id(), name.c_str(), H5T_STD_I64LE, space.id(), H5P_DEFAULT, H5P_DEFAULT);
+  if (attribute < 0) fail(what, "creating the attribute");
+  Handle handle(attribute, H5Aclose, what);
+  if (!values.empty())
+    check(H5Awrite(attribute, H5T_NATIVE_INT64, values.data()), what, "writing the attribute");
+}
+
 void write_attribute(const Handle& object, const std::string& name, std::int64_t value) {
   write_scalar_attribute(object, name, H5T_NATIVE_INT64, &value);
 }

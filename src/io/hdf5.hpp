@@ -61,6 +61,13 @@ void write_strings(const Handle& parent, const std::string& name,
 /// The one place where Eigen's column-major storage becomes HDF5's row-major 2-D layout.
 void write_matrix(const Handle& parent, const std::string& name, const Eigen::MatrixXd& matrix);
 
+/// An existing dataset, to annotate (attributes) or to use as a dimension scale.
+Handle open_dataset(const Handle& parent, const std::string& name);
+/// Make the 1-D dataset `scale` a dimension scale called `dimension` (netCDF-4's and xarray's
+/// dimensions), and attach a scale to dimension 0 of `dataset`.
+void make_dimension_scale(const Handle& scale, const std::string& dimension);
+void attach_dimension_scale(const Handle& dataset, const Handle& scale);
+
 std::vector<double> read_doubles(const Handle& parent, const std::string& name);
 std::vector<std::int64_t> read_integers(const Handle& parent, const std::string& name);
 std::vector<std::uint8_t> read_bytes(const Handle& parent, const std::string& name);
@@ -70,6 +77,8 @@ Eigen::MatrixXd read_matrix(const Handle& parent, const std::string& name);
 void write_attribute(const Handle& object, const std::string& name, const std::string& value);
 void write_attribute(const Handle& object, const std::string& name, std::int64_t value);
 void write_attribute(const Handle& object, const std::string& name, double value);
+void write_attribute(const Handle& object, const std::string& name,
+                     const std::vector<std::int64_t>& values);
 bool has_attribute(const Handle& object, const std::string& name);
 /// Whether `group` has a link (dataset or group) called `name`.
 bool has_child(const Handle& group, const std::string& name);

@@ -4,6 +4,7 @@
 #include "io/files.hpp"
 #include "io/hdf5.hpp"
 #include "io/result_journal.hpp"
+#include "io/result_metadata.hpp"
 
 #include <fcntl.h>
 #include <signal.h>
@@ -207,6 +208,7 @@ void write_contents(const std::string& path, const ResultData& data) {
   }
   // HDF5 lists links alphabetically; keep the configured order of the predictors too.
   h5::write_strings(file, "predictors", order);
+  describe_result_tables(file, data);
 
   h5::Handle models = h5::create_group(file, "models");
   for (const auto& model : data.models) {
@@ -217,7 +219,13 @@ void write_contents(const std::string& path, const ResultData& data) {
     h5::write_attribute(group, "task", model.task);
     h5::write_attribute(group, "method", model.method);
     h5::write_attribute(group, "model", model.model);
-    for (const auto& [name, value] : model.numbers) h5::write_attribute(group, name, value);
+    for (const auto& [name, value] : model.numbers) {
+      // Counts and flags as integers (xarray and pandas then see them as such); NaN stays a number.
+      if (is_integer_model_attribute(name) && std::isfinite(value) && value == std::floor(value))
+        h5::write_attribute(group, name, static_cast<std::int64_t>(value));
+      else
+        h5::write_attribute(group, name, value);
+    }
     for (const auto& [name, text] : model.texts) h5::write_attribute(group, name, text);
     h5::write_matrix(group, "W_PV", model.value_projection);
     h5::write_matrix(group, "W_KQ", model.key_query);

@@ -6,8 +6,14 @@
 namespace icl {
 
 double ReducedLoss::gamma_operator_norm(const Covariance& covariance, int train_length) {
-  if (covariance.is_random()) return 0.0;
-  // Γ = (1 + 1/N) Λ + tr(Λ)/N · I has the eigenvalues of Λ shifted and scaled alike.
+  if (covariance.is_random()) {
+    // The same quantity as below, max_ij A_ij / √(b_i b_j), for the expected loss: b_i = β for
+    // every i, so it is max_ij α_ij / β (docs/mathematics.md §4).
+    const auto coefficients = theory::random_exp_flow_coefficients(covariance.dim(), train_length);
+    return coefficients.alpha.maxCoeff() / coefficients.beta.minCoeff();
+  }
+  // Γ = (1 + 1/N) Λ + tr(Λ)/N · I has the eigenvalues of Λ shifted and scaled alike. (With
+  // A_ij = γ_i λ_i λ_j and b_i = λ_i², max_ij A_ij / √(b_i b_j) = max_i γ_i = ‖Γ‖_op.)
   const Eigen::VectorXd& lambda = covariance.eigenvalues();
   const double n = train_length;
   return (1.0 + 1.0 / n) * lambda.maxCoeff() + lambda.sum() / n;
@@ -24,6 +30,7 @@ ReducedLoss::ReducedLoss(const Covariance& covariance, int train_length) {
     curvature_ = coefficients.alpha;
     forcing_ = coefficients.beta;
     constant_ = 0.5 * dim;  // E tr Λ_τ = d
+    gamma_norm_ = gamma_operator_norm(covariance, train_length);
   } else {
     const Eigen::VectorXd& lambda = covariance.eigenvalues();
     const double n = train_length;

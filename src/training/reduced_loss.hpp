@@ -37,8 +37,9 @@ class ReducedLoss {
   const Eigen::MatrixXd& target() const { return target_; }
   /// The global minimum L_* = ½ E tr Λ − ½ Σ_i b_i² / A_ii.
   double minimal_loss() const { return minimal_loss_; }
-  /// ‖Γ‖_op for the initialisation condition σ² ‖Γ‖_op √d < 2 (0 for random-exp, where it does not
-  /// apply).
+  /// The norm g of the initialisation condition σ² g √d < 2: max_ij A_ij / √(b_i b_j), which is
+  /// ‖Γ‖_op for a fixed Λ and max_ij α_ij / β for random-exp (Theorem 4.5's flow). Below it the
+  /// loss at the initialisation is below the loss at the origin, so u never reaches 0.
   double gamma_operator_norm() const { return gamma_norm_; }
   /// The same without building the loss (O(d): the config check calls it for every setting).
   static double gamma_operator_norm(const Covariance& covariance, int train_length);

@@ -64,6 +64,9 @@ HOSTILE = [
     # The gradient flow's initialisation condition, checked before any training.
     ("flow sigma too large", FLOW_20.replace('method = "flow"', 'method = "flow"\nsigma = 0.9'),
      "[training] sigma: 0.9 violates"),
+    ("random-exp flow sigma too large",
+     replaced("d = [3]", "d = [5]").replace('"identity", "toeplitz:0.5"', '"random-exp"')
+     .replace('method = "flow"', 'method = "flow"\nsigma = 0.48'), "[training] sigma: 0.48 violates"),
     ("flow default sigma too large at d = 1000",
      replaced("d = [3]", "d = [1000]").replace('"identity", "toeplitz:0.5"', '"identity"'),
      "sigma not set"),

@@ -7,6 +7,7 @@
 #include "core/theory.hpp"
 #include "test_support.hpp"
 #include "training/flow.hpp"
+#include "training/initialisation.hpp"
 #include "training/reduced_loss.hpp"
 
 #include <Eigen/Eigenvalues>
@@ -155,6 +156,36 @@ BOOST_AUTO_TEST_CASE(sigma_violating_the_condition_is_a_config_error) {
     BOOST_FAIL("no error");
   } catch (const ConfigError& e) {
     BOOST_TEST(std::string(e.what()).find("sigma") != std::string::npos);
+  }
+}
+
+BOOST_AUTO_TEST_CASE(random_exp_flow_checks_its_initialisation_scale) {
+  // Theorem 4.5's flow (Λ = diag of i.i.d. Exp(1)): the condition's norm is max α_ij / β. Known
+  // answer at d = 5, N = 10 with E λ = 1, E λ² = 2, E λ³ = 6: α_ii = 1.1·6 + (6 + 4·2)/10 = 8,
+  // β = 2, so g = 4 and σ < √(2 / (4 √5)) = 0.47287...
+  const auto covariance = Covariance::parse("random-exp", 5, 1);
+  BOOST_TEST(std::abs(ReducedLoss::gamma_operator_norm(covariance, 10) - 4.0) < 1e-12);
+  const double bound = largest_flow_sigma(4.0, 5);
+  BOOST_TEST(std::abs(bound - std::sqrt(2.0 / (4.0 * std::sqrt(5.0)))) < 1e-15);
+  // Below the bound the initial loss is below the loss at the origin (the property the
+  // condition exists for: u then never reaches 0) and the flow converges to its target.
+  const ReducedLoss loss(covariance, 10);
+  for (std::uint64_t seed = 1; seed <= 20; ++seed) {
+    const auto initial = assumption33_initialisation(5, 0.999 * bound, seed, 3);
+    BOOST_TEST(loss.loss(initial.key_query.topLeftCorner(5, 5), initial.value_projection(5, 5)) <
+               loss.loss(Eigen::MatrixXd::Zero(5, 5), 0.0));
+  }
+  FlowOptions options;
+  options.sigma = 0.999 * bound;
+  BOOST_TEST(train_gradient_flow(covariance, 10, options, 1, 3).converged);
+  // Negative control: just above it, a config error naming sigma, before any training.
+  options.sigma = 1.001 * bound;
+  try {
+    train_gradient_flow(covariance, 10, options, 1, 3);
+    BOOST_FAIL("no error");
+  } catch (const ConfigError& e) {
+    BOOST_TEST(std::string(e.what()).find("sigma") != std::string::npos);
+    BOOST_TEST(std::string(e.what()).find("random-exp") != std::string::npos);
   }
 }
 
