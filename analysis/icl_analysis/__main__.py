@@ -53,5 +53,10 @@ def _sweep(path, predictor):
     return 0
 
 
+def report_main():
+    """The console script icl-report FILE.h5 -o DIR (pyproject.toml, cmake --install)."""
+    return main(["report", *sys.argv[1:]])
+
+
 if __name__ == "__main__":
     sys.exit(main())

@@ -8,7 +8,7 @@ namespace icl {
 double ReducedLoss::gamma_operator_norm(const Covariance& covariance, int train_length) {
   if (covariance.is_random()) {
     // The same quantity as below, max_ij A_ij / √(b_i b_j), for the expected loss: b_i = β for
-    // every i, so it is max_ij α_ij / β (docs/mathematics.md §4).
+    // every i, so it is max_ij α_ij / β (docs/mathematics.md §3).
     const auto coefficients = theory::random_exp_flow_coefficients(covariance.dim(), train_length);
     return coefficients.alpha.maxCoeff() / coefficients.beta.minCoeff();
   }
