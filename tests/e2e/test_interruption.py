@@ -134,6 +134,28 @@ def test_resume_refuses_another_config(binary, tmp_path, slow):
     assert "a.h5.partial" in result.stderr and "seed" in result.stderr
 
 
+def killed_runs(config, out, attempts, commit_every, delays):
+    """Run `config` to `out` with --resume up to `attempts` times, each SIGKILLed after a delay drawn
+    by `delays()` unless it finished first. Yields after every kill that left a partial file (the
+    caller inspects it); returns when the run finished. The kill count is the generator's value."""
+    kills = 0
+    for _ in range(attempts):
+        command = [str(BINARY), "run", str(config), "-o", str(out), "--threads", "1", "--progress",
+                   "off", "--commit-every", str(commit_every), "--resume"]
+        process = subprocess.Popen(command, env=MPI_ENV, stdout=subprocess.DEVNULL,
+                                   stderr=subprocess.DEVNULL)
+        time.sleep(delays())
+        if process.poll() is None:
+            process.send_signal(signal.SIGKILL)
+            kills += 1
+        process.wait()
+        if out.exists():
+            break
+        if out.with_name(out.name + ".partial").exists():
+            yield kills
+    return kills
+
+
 def test_kill_at_random_moments_never_damages_saved_points(binary, tmp_path, slow, expected):
     """SIGKILL at 24 random moments (fixed seed; some during start-up or training, most during
     evaluation and commits), each time resuming; after every kill the saved file must open, hold
@@ -145,25 +167,13 @@ def test_kill_at_random_moments_never_damages_saved_points(binary, tmp_path, slo
     partial = out.with_name(out.name + ".partial")
     saved_before = 0
     kills = 0
-    for attempt in range(24):
-        command = [str(BINARY), "run", str(slow), "-o", str(out), "--threads", "1", "--progress",
-                   "off", "--commit-every", "0.05", "--resume"]
-        process = subprocess.Popen(command, env=MPI_ENV, stdout=subprocess.DEVNULL,
-                                   stderr=subprocess.DEVNULL)
-        time.sleep(chooser.uniform(0.02, 0.4))
-        if process.poll() is None:
-            process.send_signal(signal.SIGKILL)
-            kills += 1
-        process.wait()
-        if out.exists():
-            break
-        if partial.exists():
-            # The file is complete (it opens and reads) and never loses points it had.
-            info = icl("info", partial)
-            assert info.returncode == 0
-            saved = done_points(partial)
-            assert saved >= saved_before, (attempt, saved, saved_before)
-            saved_before = saved
+    for kills in killed_runs(slow, out, 24, 0.05, lambda: chooser.uniform(0.02, 0.4)):
+        # The file is complete (it opens and reads) and never loses points it had.
+        info = icl("info", partial)
+        assert info.returncode == 0
+        saved = done_points(partial)
+        assert saved >= saved_before, (kills, saved, saved_before)
+        saved_before = saved
         # A kill during a commit leaves its temporary file; the next run removes it (checked below).
     leftovers = [p.name for p in tmp_path.iterdir() if p.name not in (out.name, partial.name)]
     assert kills >= 20, kills
@@ -257,24 +267,12 @@ def test_kill_at_random_moments_on_10_5_points(binary, tmp_path):
     partial = out.with_name(out.name + ".partial")
     saved = {}
     kills = 0
-    for attempt in range(10):
-        command = [str(BINARY), "run", str(config), "-o", str(out), "--threads", "1", "--progress",
-                   "off", "--commit-every", "0.1", "--resume"]
-        process = subprocess.Popen(command, env=MPI_ENV, stdout=subprocess.DEVNULL,
-                                   stderr=subprocess.DEVNULL)
-        time.sleep(chooser.uniform(0.3, 2.6))
-        if process.poll() is None:
-            process.send_signal(signal.SIGKILL)
-            kills += 1
-        process.wait()
-        if out.exists():
-            break
-        if partial.exists():
-            assert icl("info", partial).returncode == 0
-            now = finished(partial)
-            lost = [point for point in saved if saved[point] != now.get(point)]
-            assert not lost, (attempt, len(lost), "saved points lost or changed")
-            saved = now
+    for kills in killed_runs(config, out, 10, 0.1, lambda: chooser.uniform(0.3, 2.6)):
+        assert icl("info", partial).returncode == 0
+        now = finished(partial)
+        lost = [point for point in saved if saved[point] != now.get(point)]
+        assert not lost, (kills, len(lost), "saved points lost or changed")
+        saved = now
     assert kills >= 5 and len(saved) > 0, (kills, len(saved))
     icl("run", config, "-o", out, "--resume", "--progress", "off")
     final = finished(out)

@@ -48,6 +48,20 @@ struct Folder {
   std::string file(const std::string& name) const { return (path / name).string(); }
 };
 
+/// A snapshot of `points` pending points with its journal open, in a folder of its own.
+struct JournaledSnapshot : Folder {
+  std::string path = file("out.h5.partial");
+  ResultData data;
+  ResultJournal journal;
+  explicit JournaledSnapshot(std::size_t points)
+      : data(synthetic_result(points)), journal(path, write_result_file(path, data), data) {}
+  /// Finish `points` and commit them as one record.
+  void commit(const std::vector<std::size_t>& points) {
+    for (std::size_t i : points) finish_point(data, i);
+    journal.append(data, points);
+  }
+};
+
 std::string bytes_of(const std::string& path) {
   std::ifstream file(path, std::ios::binary);
   return {std::istreambuf_iterator<char>(file), std::istreambuf_iterator<char>()};
@@ -79,18 +93,12 @@ BOOST_AUTO_TEST_CASE(commits_are_read_back_over_the_snapshot) {
 }
 
 BOOST_AUTO_TEST_CASE(a_commit_cut_short_at_any_byte_is_not_applied) {
-  Folder folder;
-  const std::string path = folder.file("out.h5.partial");
-  ResultData data = synthetic_result(20);
-  const SealIdentity seal = write_result_file(path, data);
-  ResultJournal journal(path, seal, data);
-  finish_point(data, 1);
-  journal.append(data, {1});
-  const ResultData first = data;
-  const auto complete = journal.bytes();
-  finish_point(data, 2);
-  finish_point(data, 5);
-  journal.append(data, {2, 5});
+  JournaledSnapshot snapshot(20);
+  const std::string& path = snapshot.path;
+  snapshot.commit({1});
+  const ResultData first = snapshot.data;
+  const auto complete = snapshot.journal.bytes();
+  snapshot.commit({2, 5});
   const std::string whole = bytes_of(journal_path(path));
   // A kill while appending leaves the second record cut anywhere: the reader sees the first.
   for (auto length = complete; length < whole.size(); ++length) {
@@ -104,20 +112,14 @@ BOOST_AUTO_TEST_CASE(a_commit_cut_short_at_any_byte_is_not_applied) {
 }
 
 BOOST_AUTO_TEST_CASE(a_damaged_commit_and_those_after_it_are_not_applied) {
-  Folder folder;
-  const std::string path = folder.file("out.h5.partial");
-  ResultData data = synthetic_result(20);
-  const SealIdentity seal = write_result_file(path, data);
-  ResultJournal journal(path, seal, data);
-  finish_point(data, 1);
-  journal.append(data, {1});
-  const ResultData first = data;
-  const auto second_starts = journal.bytes();
-  finish_point(data, 2);
-  journal.append(data, {2});
-  finish_point(data, 3);
-  journal.append(data, {3});
-  check_same(read_result_file(path), data);
+  JournaledSnapshot snapshot(20);
+  const std::string& path = snapshot.path;
+  snapshot.commit({1});
+  const ResultData first = snapshot.data;
+  const auto second_starts = snapshot.journal.bytes();
+  snapshot.commit({2});
+  snapshot.commit({3});
+  check_same(read_result_file(path), snapshot.data);
   // One bit flipped in the second record's risk: neither it nor the third is applied.
   {
     std::fstream file(journal_path(path), std::ios::in | std::ios::out | std::ios::binary);
