@@ -5,7 +5,7 @@ import re
 
 import numpy as np
 
-from .figures import _save, _select, plt
+from .figures import _log_ticks, _save, _select, plt
 
 _DEEP = re.compile(r"^lsa-(\d+)$")
 
@@ -57,29 +57,44 @@ def depth_panels(t, folder, name):
         for col, test in enumerate(tests):
             ax = axes[row][col]
             where = dict(d=d, N=n, covariance=training, shift=test)
-            m, risk, _ = _series(t, "lsa", **where)
-            if len(m):
-                ax.plot(m, risk / d, "k-", marker="o", ms=3, lw=1, label="lsa (ZFB, flow)")
+            # The y range: the zero predictor's error and what lies below it, down to OLS; a model
+            # that diverged (risks up to 1e45 were seen) is drawn off scale with a note.
+            _, zero, _ = _series(t, "zero", **where)
+            ceiling = 30.0 * (zero.max() / d) if len(zero) else np.inf
+            off_scale = []
+
+            def draw(model, **style):
+                m, risk, se = _series(t, model, **where)
+                if not len(m):
+                    return
+                if np.nanmax(risk / d) > ceiling:
+                    off_scale.append(model)
+                ax.errorbar(m, risk / d, yerr=se / d, ms=3, lw=1, capsize=1.5, label=model, **style)
+
+            draw("lsa", fmt="k-o")
             for colour, (depth, model) in zip(colours, depths(t).items()):
-                m, risk, _ = _series(t, model, **where)
-                if len(m):
-                    ax.plot(m, risk / d, "-", color=colour, marker="o", ms=3, lw=1, label=model)
+                draw(model, fmt="-o", color=colour)
                 m, risk, _ = _series(t, f"pgd-{depth}", **where)
                 if len(m):
                     ax.plot(m, risk / d, "--", color=colour, lw=1, label=f"{depth}-step PGD")
             for style, model in zip(("-.", (0, (3, 1, 1, 1)), (0, (1, 1))), softmax_models(t)):
-                m, risk, _ = _series(t, model, **where)
-                if len(m):
-                    ax.plot(m, risk / d, linestyle=style, color="tab:red", marker="s", ms=3, lw=1,
-                            label=model)
+                draw(model, fmt="s", linestyle=style, color="tab:red")
             m, risk, _ = _series(t, "ols", **where)
             if len(m):
                 ax.plot(m, np.maximum(risk, 1e-6 * d) / d, ":", color="grey", lw=1.5, label="OLS")
-            ax.set(xscale="log", yscale="log", xlabel="M", ylabel="error / d",
-                   title=f"train {training}, test {test}")
+            ax.set(xscale="log", yscale="log", xlabel="M", ylabel="error / d")
+            ax.set_title(f"train {training}\ntest {test}", fontsize=8)
+            if np.isfinite(ceiling):
+                bottom = max(ax.get_ylim()[0], ceiling * 1e-6)
+                ax.set_ylim(bottom, ceiling)
+            _log_ticks(ax, "x")
+            if off_scale:
+                ax.text(0.02, 0.98, "off scale: " + ", ".join(off_scale), transform=ax.transAxes,
+                        va="top", fontsize=6, color="tab:red")
             ax.grid(True, which="both", alpha=0.3)
     axes[0][0].legend(fontsize=6)
-    fig.suptitle(f"deeper linear attention across random covariances (d = {d}, N = {n})")
+    fig.suptitle(f"deeper linear attention across random covariances (d = {d}, N = {n}); "
+                 "error bars ±1 standard error", fontsize=9)
     fig.tight_layout()
     return _save(fig, folder, name)
 

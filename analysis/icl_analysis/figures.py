@@ -7,10 +7,68 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
+from matplotlib.container import ErrorbarContainer  # noqa: E402
+from matplotlib.ticker import LogFormatterSciNotation, LogLocator  # noqa: E402
+
 from .fit import affine_fit, affine_in_inverse_m, exact_affine, power_law  # noqa: E402
 
+# The widest y range a log axis may show (decades): beyond it a diverged model squashes the rest.
+MAX_DECADES = 8
+# Problems found by figure_problems in the figures saved so far: (figure name, problem).
+PROBLEMS = []
+ERROR_BAR_NOTE = "error bars: ±1 standard error (hidden by the marker where smaller)"
 
-def _save(fig, folder, name):
+
+def figure_problems(fig, max_decades=MAX_DECADES):
+    """The obvious failures of a figure, as sentences (empty when it has none): titles that overlap
+    (subplot titles with each other or with the figure's title), a log y axis spanning more than
+    `max_decades` decades (the figure's stated span), and measured series (lines with markers)
+    drawn without error bars."""
+    problems = []
+    fig.canvas.draw()
+    renderer = fig.canvas.get_renderer()
+    boxes = []
+    for ax in fig.axes:
+        if not ax.get_visible() or not ax.axison:
+            continue
+        title = ax.title
+        if title.get_text():
+            boxes.append((title.get_text(), title.get_window_extent(renderer)))
+        bottom, top = ax.get_ylim()
+        if ax.get_yscale() == "log" and bottom > 0 and np.log10(top / bottom) > max_decades:
+            problems.append(f"y axis of '{title.get_text()}' spans {np.log10(top / bottom):.0f} "
+                            f"decades (at most {max_decades})")
+        with_bars = {id(line) for container in ax.containers
+                     if isinstance(container, ErrorbarContainer)
+                     for line in [container.lines[0]] if line is not None}
+        for line in ax.get_lines():
+            measured = line.get_marker() not in (None, "None", "", " ") and len(line.get_xdata()) > 0
+            if measured and id(line) not in with_bars and not line.get_label().startswith("_"):
+                problems.append(f"'{line.get_label()}' in '{title.get_text()}' has no error bars")
+    if fig._suptitle is not None and fig._suptitle.get_text():
+        boxes.append((fig._suptitle.get_text(), fig._suptitle.get_window_extent(renderer)))
+    for i, (first, a) in enumerate(boxes):
+        for second, b in boxes[i + 1:]:
+            if a.overlaps(b):
+                problems.append(f"titles overlap: '{first}' and '{second}'")
+    return problems
+
+
+def _log_ticks(ax, axes="xy"):
+    """Label more than one tick per decade where a log axis spans few decades (1, 2, 5)."""
+    for name in axes:
+        axis = ax.xaxis if name == "x" else ax.yaxis
+        if axis.get_scale() != "log":
+            continue
+        low, high = ax.get_xlim() if name == "x" else ax.get_ylim()  # autoscales first
+        if low > 0 and np.log10(high / low) < 2.5:
+            axis.set_major_locator(LogLocator(base=10, subs=(1.0, 2.0, 5.0)))
+            axis.set_major_formatter(LogFormatterSciNotation(labelOnlyBase=False))
+            axis.set_minor_formatter(plt.NullFormatter())
+
+
+def _save(fig, folder, name, max_decades=MAX_DECADES):
+    PROBLEMS.extend((name, problem) for problem in figure_problems(fig, max_decades))
     paths = []
     for extension in ("png", "pdf"):
         path = os.path.join(folder, f"{name}.{extension}")
@@ -28,8 +86,8 @@ def _select(t, **conditions):
 
 
 def risk_against_m(t, fits, folder, name, d, covariance, task, predictor):
-    """Risk against M on log-log axes, one colour per N: estimates with error bars, the closed form
-    (dashed) and the fitted a M^-alpha + b (dotted)."""
+    """Risk against M on log-log axes, one colour per N: estimates (open circles, ±1 standard error),
+    the closed form (solid, light) and the fitted a M^-alpha + b (dashed)."""
     rows = _select(t, d=d, covariance=covariance, task=task, shift="none", predictor=predictor)
     ns = sorted(set(t["N"][rows]))
     fig, ax = plt.subplots(figsize=(6.4, 4.6))
@@ -38,20 +96,23 @@ def risk_against_m(t, fits, folder, name, d, covariance, task, predictor):
         r = rows & (t["N"] == n)
         order = np.argsort(t["M"][r])
         m, risk, se, theory = (t[k][r][order] for k in ("M", "risk", "stderr", "theory"))
-        ax.errorbar(m, risk, yerr=se, fmt="o", ms=3.5, color=colour, label=f"N = {n}")
+        ax.errorbar(m, risk, yerr=se, fmt="o", ms=4, mfc="none", color=colour, capsize=2,
+                    label=f"N = {n}")
         affine = affine_in_inverse_m(m, theory)
         dense = np.geomspace(m.min(), m.max(), 200)
         if affine:
-            ax.plot(dense, affine[0] / dense + affine[1], "--", color=colour, lw=1)
+            ax.plot(dense, affine[0] / dense + affine[1], "-", color=colour, lw=2.5, alpha=0.35)
         fit = fits.get((d, n, "none", covariance, task, predictor))
         if fit:
-            ax.plot(dense, power_law(dense, fit["a"], fit["alpha"], fit["b"]), ":", color=colour, lw=1.2)
+            ax.plot(dense, power_law(dense, fit["a"], fit["alpha"], fit["b"]), "--", color=colour,
+                    lw=1)
     ax.set(xscale="log", yscale="log", xlabel="test prompt length M",
            ylabel="risk E(ŷ − y)²", title=f"{predictor}: d = {d}, covariance {covariance}, task {task}")
-    ax.plot([], [], "k--", lw=1, label="theory (Thm 4.2)")
-    ax.plot([], [], "k:", lw=1.2, label="fit a·M^-α + b")
-    ax.legend(fontsize=7, ncol=2)
+    ax.plot([], [], "k-", lw=2.5, alpha=0.35, label="theory (Thm 4.2)")
+    ax.plot([], [], "k--", lw=1, label="fit a·M^-α + b")
+    ax.legend(fontsize=7, ncol=2, title=ERROR_BAR_NOTE, title_fontsize=6)
     ax.grid(True, which="both", alpha=0.3)
+    _log_ticks(ax)
     return _save(fig, folder, name)
 
 
@@ -87,7 +148,9 @@ def risk_against_n(t, fits, folder, name, d, covariance, predictor):
     right.legend(fontsize=8)
     for ax in (left, right):
         ax.grid(True, which="both", alpha=0.3)
-    fig.suptitle(f"{predictor}: d = {d}, covariance {covariance}")
+        _log_ticks(ax)
+    fig.suptitle(f"{predictor}: d = {d}, covariance {covariance}; {ERROR_BAR_NOTE}", fontsize=9)
+    fig.tight_layout()
     return _save(fig, folder, name)
 
 
@@ -107,13 +170,17 @@ def shift_panels(t, folder, name, d, n, covariance, shifts, predictors):
             if not r.any():
                 continue
             order = np.argsort(t["M"][r])
-            style = "k-" if predictor == "zero" else "o-"
-            values = t["risk"][r][order] / d
-            ax.plot(t["M"][r][order], values, style, ms=3, lw=1, label=predictor)
+            values, errors = t["risk"][r][order] / d, t["stderr"][r][order] / d
+            if predictor == "zero":
+                ax.errorbar(t["M"][r][order], values, yerr=errors, fmt="k-", lw=1, label=predictor)
+            else:
+                ax.errorbar(t["M"][r][order], values, yerr=errors, fmt="o-", ms=3, lw=1, capsize=2,
+                            label=predictor)
             if predictor in ("zero", predictors[0]):
                 top = max(top, values.max())
         ax.set_title(shift, fontsize=9)
         ax.set_xscale("log")
+        _log_ticks(ax, "x")
         ax.grid(True, alpha=0.3)
         ax.set_xlabel("M")
         ax.set_ylabel("error / d")
@@ -122,7 +189,8 @@ def shift_panels(t, folder, name, d, n, covariance, shifts, predictors):
     for ax in list(axes.flat)[len(shifts):]:
         ax.axis("off")
     axes.flat[0].legend(fontsize=7)
-    fig.suptitle(f"shifts: d = {d}, N = {n}, covariance {covariance} (zero predictor in black)")
+    fig.suptitle(f"shifts: d = {d}, N = {n}, covariance {covariance} (zero predictor in black); "
+                 f"{ERROR_BAR_NOTE}", fontsize=9)
     fig.tight_layout()
     return _save(fig, folder, name)
 
@@ -142,15 +210,21 @@ def random_covariance_panels(t, folder, name, d, tests, limits):
                 if not r.any():
                     continue
                 order = np.argsort(t["M"][r])
-                ax.plot(t["M"][r][order], t["risk"][r][order] / d, styles[training], marker="o", ms=3,
-                        lw=1, label=f"trained on {training}, N = {n}")
+                ax.errorbar(t["M"][r][order], t["risk"][r][order] / d,
+                            yerr=t["stderr"][r][order] / d, fmt="o", linestyle=styles[training],
+                            ms=3, lw=1, capsize=2, label=f"trained on {training}, N = {n}")
             limit = limits.get((training, test))
-            if limit is not None:
+            if limit is not None and limit > 0:  # a limit of 0 has no place on a log axis
                 ax.axhline(limit, ls=":", color="grey", lw=1)
+                ax.annotate(f"limit, trained on {training}", (1.0, limit),
+                            xycoords=("axes fraction", "data"), ha="right", va="bottom", fontsize=6,
+                            color="grey")
         ax.set(xscale="log", yscale="log", title=f"test: {test}", xlabel="M", ylabel="error / d")
         ax.grid(True, which="both", alpha=0.3)
+        _log_ticks(ax)
     axes.flat[0].legend(fontsize=6)
-    fig.suptitle(f"random covariances (d = {d}); dotted: M, N → ∞ limits")
+    fig.suptitle(f"random covariances (d = {d}); dotted: M, N → ∞ limits; {ERROR_BAR_NOTE}",
+                 fontsize=9)
     fig.tight_layout()
     return _save(fig, folder, name)
 
@@ -170,18 +244,26 @@ def training_trajectories(models, folder, name):
             curve = np.maximum(loss - minimum, 1e-16 * abs(minimum))
         else:
             curve = loss  # SGD/Adam: the minibatch loss itself
-        left.plot(x[: len(curve)], curve, lw=1, label=label)
-        right.plot(x, model["distance"], lw=1, label=label)
-    left.set(yscale="log", xlabel="t (flow) or step", ylabel="L − L* (flow) or minibatch loss",
-             title="loss gap")
-    right.set(yscale="log", xlabel="t (flow) or step", ylabel="‖uU − V*‖_F / ‖V*‖_F",
-              title="distance to the Theorem 4.1 limit")
+        # A log time axis: runs that converge early are not squashed against the axis (t = 0,
+        # step 0 left out).
+        x = np.asarray(x, dtype=float)
+        shown = x[: len(curve)] > 0
+        left.plot(x[: len(curve)][shown], curve[shown], lw=1, label=label)
+        right.plot(x[x > 0], np.asarray(model["distance"])[x > 0], lw=1, label=label)
+    left.set(xscale="log", yscale="log", xlabel="t (flow) or step",
+             ylabel="L − L* (flow) or minibatch loss", title="loss gap")
+    right.set(xscale="log", yscale="log", xlabel="t (flow) or step",
+              ylabel="‖uU − V*‖_F / ‖V*‖_F", title="distance to the Theorem 4.1 limit")
     for ax in (left, right):
         ax.grid(True, which="both", alpha=0.3)
+        # Sixteen decades below the top: what double precision resolves, and the stated span.
+        bottom, top = ax.get_ylim()
+        ax.set_ylim(max(bottom, top * 1e-16), top)
     if len(models) <= 12:
         right.legend(fontsize=6)
     fig.tight_layout()
-    return _save(fig, folder, name)
+    # The flow's loss gap runs down to rounding (1e-16 of the loss): the span is the precision.
+    return _save(fig, folder, name, max_decades=17)
 
 
 def z_histogram(z, folder, name):

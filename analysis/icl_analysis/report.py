@@ -196,9 +196,15 @@ def write_report(path, folder):
     agreement_columns = ["point", "d", "N", "M", "shift", "covariance", "task", "predictor", "risk",
                          "stderr", "theory", "z", "flagged", "heavy_tailed"]
     write_csv(os.path.join(folder, "agreement.csv"), agreement_rows, agreement_columns)
+    figures.PROBLEMS.clear()
     made = make_figures(t, fits, models, folder)
     if len(z):
         made.append(("agreement histogram", figures.z_histogram(z, folder, "agreement")))
+    # Every figure is checked for the obvious failures (figures.figure_problems).
+    checks = (f"Figure checks: all {len(made)} figures pass (titles apart, log y axes within their "
+              "stated span, error bars on every measured series)." if not figures.PROBLEMS else
+              f"Figure checks: {len(figures.PROBLEMS)} problems: " +
+              "; ".join(f"{name}: {problem}" for name, problem in figures.PROBLEMS) + ".")
     claims = compute_claims(t, models, fits)
 
     attrs = data["attrs"]
@@ -244,7 +250,7 @@ def write_report(path, folder):
                                               "alpha_lo", "alpha_hi", "b", "b_theory", "b_in_interval"]), "",
               markdown_table(slope_rows, ["fit", "d", "covariance", "predictor", "alpha", "alpha_lo",
                                           "alpha_hi", "alpha_theory"]), "",
-              "## Figures", ""]
+              "## Figures", "", checks, ""]
     for title, png in made:
         lines += [f"### {title}", "", f"![{title}]({os.path.basename(png)})", ""]
     markdown = "\n".join(lines)

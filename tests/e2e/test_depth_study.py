@@ -57,6 +57,8 @@ def test_reduced_depth_study_end_to_end(binary, tmp_path):
     assert "## Beyond the paper: deeper models across random covariances" in text
     assert "the gap to OLS" in text
     assert (report / "depth.png").exists() and (report / "depth.csv").exists()
+    # The depth figure (titles, a diverged model's y range, error bars) passes the figure checks.
+    assert "Figure checks: all " in text, text[text.index("## Figures"):][:800]
     # The one-layer Theorem 4.1 claim sees only the flow-trained models, not the Adam-trained ones.
     assert "| Theorem 4.1: gradient flow reaches" in text and "8 training settings" not in text
 

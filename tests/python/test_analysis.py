@@ -129,6 +129,8 @@ def test_report_outputs(report):
         assert claim in text
     html = (folder / "report.html").read_text()
     assert "<table>" in html and "<img" in html
+    # Every figure of the report passed the checks for the obvious failures.
+    assert "Figure checks: all " in text, text[text.index("## Figures"):][:800]
 
 
 def test_report_verdicts_and_tables(report):
