@@ -5,7 +5,7 @@
 #
 #   jobs/setup.sh [--build-dir DIR] [--build-type Release|Debug|RelWithDebInfo] [--tests]
 #   --tests also installs what only the test suite needs (a local Slurm cluster: slurm-wlm, munge;
-#           Lmod and pip, which the installation test uses)
+#           Lmod and pip, which the installation test uses; Jupyter for the starter notebook's)
 #   --sanitizers also installs clang and its runtimes (libFuzzer, OpenMP) for tests/run.sh --sanitize
 set -euo pipefail
 
@@ -36,7 +36,7 @@ packages=(
 )
 
 [[ $with_tests == 1 ]] && packages+=(slurm-wlm slurmctld slurmd slurm-client munge
-  lmod python3-pip python3-setuptools python3-wheel)
+  lmod python3-pip python3-setuptools python3-wheel jupyter-nbconvert python3-ipykernel)
 [[ $with_sanitizers == 1 ]] && packages+=(clang libclang-rt-14-dev libomp-14-dev)
 
 missing=()
