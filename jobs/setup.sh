@@ -5,7 +5,8 @@
 #
 #   jobs/setup.sh [--build-dir DIR] [--build-type Release|Debug|RelWithDebInfo] [--tests]
 #   --tests also installs what only the test suite needs (a local Slurm cluster: slurm-wlm, munge;
-#           Lmod and pip, which the installation test uses; Jupyter for the starter notebook's)
+#           Lmod and pip, which the installation test uses; Jupyter for the starter notebook's;
+#           Chromium, which renders the HTML report)
 #   --sanitizers also installs clang and its runtimes (libFuzzer, OpenMP) for tests/run.sh --sanitize
 set -euo pipefail
 
@@ -32,11 +33,11 @@ packages=(
   libeigen3-dev libhdf5-openmpi-dev hdf5-tools zlib1g-dev
   libboost-dev libboost-test-dev librandom123-dev libcli11-dev libtomlplusplus-dev libbenchmark-dev
   python3-h5py python3-numpy python3-scipy python3-matplotlib python3-pytest
-  python3-pandas python3-xarray python3-h5netcdf help2man
+  python3-pandas python3-xarray python3-h5netcdf python3-markdown help2man
 )
 
 [[ $with_tests == 1 ]] && packages+=(slurm-wlm slurmctld slurmd slurm-client munge
-  lmod python3-pip python3-setuptools python3-wheel jupyter-nbconvert python3-ipykernel)
+  lmod python3-pip python3-setuptools python3-wheel jupyter-nbconvert python3-ipykernel chromium)
 [[ $with_sanitizers == 1 ]] && packages+=(clang libclang-rt-14-dev libomp-14-dev)
 
 missing=()

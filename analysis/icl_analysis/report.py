@@ -114,13 +114,16 @@ def write_csv(path, rows, columns):
 
 
 def markdown_table(rows, columns):
+    if not rows:
+        return "(none)"
     lines = ["| " + " | ".join(columns) + " |", "|" + "---|" * len(columns)]
     for row in rows:
         cells = []
         for c in columns:
             v = row.get(c, "")
             cells.append(f"{v:.4g}" if isinstance(v, (float, np.floating)) else str(v))
-        lines.append("| " + " | ".join(cells) + " |")
+        # A | inside a cell (|z|) would end it: escaped, as Markdown tables require.
+        lines.append("| " + " | ".join(c.replace("|", "\\|") for c in cells) + " |")
     return "\n".join(lines)
 
 
@@ -132,10 +135,10 @@ def make_figures(t, fits, models, folder):
         if covariance == "random-exp" or len(set(t["M"][none & (t["d"] == d)])) < 3:
             continue
         safe = f"d{d}_{covariance}_{task}".replace(":", "-").replace(",", "_").replace("=", "")
-        made.append(("risk against M", figures.risk_against_m(t, fits, folder, f"risk_vs_M_{safe}", d,
+        made.append((f"risk against M: d = {d}, {covariance}, {task}", figures.risk_against_m(t, fits, folder, f"risk_vs_M_{safe}", d,
                                                               covariance, task, lsa)))
         if task == "linear" and len(set(t["N"][none & (t["d"] == d)])) >= 3:
-            made.append(("risk against N", figures.risk_against_n(t, fits, folder, f"risk_vs_N_{safe}", d,
+            made.append((f"risk against N: d = {d}, {covariance}", figures.risk_against_n(t, fits, folder, f"risk_vs_N_{safe}", d,
                                                                   covariance, lsa)))
     order = ("task-scale", "scale-y", "noisy", "query-scale", "query-cov", "overlapping-query",
              "orthogonal-query", "scale-x", "test-cov", "skewed", "half-subspace", "random-quadrants")
@@ -219,7 +222,8 @@ def write_report(path, folder):
              "## Claims of Zhang, Frei & Bartlett (2023), checked against the data", "",
              markdown_table(claims, ["claim", "measured", "theory", "verdict"]), "",
              "## Agreement with the closed forms", "",
-             f"{len(z)} estimates have a closed form; {len(flagged)} "
+             f"{len(z)} estimates have a closed form (each with its z-score in "
+             f"[agreement.csv](agreement.csv)); {len(flagged)} "
              f"{'has' if len(flagged) == 1 else 'have'} abs z > 4"
              + (f"; mean z² = {np.mean(z**2):.3f}." if len(z) else "."), ""]
     heavy = [r for r in agreement_rows if r["heavy_tailed"]]
@@ -245,7 +249,8 @@ def write_report(path, folder):
     if sweep.is_sweep(models):
         lines += sweep_section(path, models, data["predictors"], folder)
     lines += ["## Convergence rates", "",
-              "Fits of risk = a·M^-α + b (weighted, 95% bootstrap intervals); full table in `rates.csv`.", "",
+              "Fits of risk = a·M^-α + b (weighted, 95% bootstrap intervals); full table in "
+              "[rates.csv](rates.csv).", "",
               markdown_table(rate_rows[:60], ["d", "N", "shift", "covariance", "task", "predictor", "alpha",
                                               "alpha_lo", "alpha_hi", "b", "b_theory", "b_in_interval"]), "",
               markdown_table(slope_rows, ["fit", "d", "covariance", "predictor", "alpha", "alpha_lo",
@@ -257,7 +262,7 @@ def write_report(path, folder):
     with open(os.path.join(folder, "report.md"), "w") as out:
         out.write(markdown)
     with open(os.path.join(folder, "report.html"), "w") as out:
-        out.write(to_html(markdown))
+        out.write(to_html(markdown, f"icl-study report: {attrs.get('study')}"))
     return os.path.join(folder, "report.md")
 
 
@@ -286,34 +291,32 @@ def sweep_section(path, models, predictors, folder):
     return lines
 
 
-def to_html(markdown):
-    """A small converter for the report's own markdown: headings, tables, images, paragraphs."""
-    body, table = [], []
-
-    def flush():
-        if table:
-            rows = [r.strip("|").split(" | ") for r in table if not r.startswith("|---")]
-            head = "".join(f"<th>{html.escape(c.strip())}</th>" for c in rows[0])
-            cells = "".join("<tr>" + "".join(f"<td>{html.escape(c.strip())}</td>" for c in r) + "</tr>"
-                            for r in rows[1:])
-            body.append(f"<table><tr>{head}</tr>{cells}</table>")
-            table.clear()
-
-    for line in markdown.splitlines():
-        if line.startswith("|"):
-            table.append(line)
-            continue
-        flush()
-        if line.startswith("#"):
-            level = len(line) - len(line.lstrip("#"))
-            body.append(f"<h{level}>{html.escape(line.lstrip('# '))}</h{level}>")
-        elif line.startswith("!["):
-            alt, src = line[2:].split("](")
-            body.append(f'<img src="{html.escape(src.rstrip(")"))}" alt="{html.escape(alt)}" width="800">')
-        elif line.strip():
-            body.append(f"<p>{html.escape(line)}</p>")
-    flush()
-    style = ("body{font-family:sans-serif;max-width:1100px;margin:auto}table{border-collapse:collapse}"
-             "td,th{border:1px solid #ccc;padding:3px 6px;font-size:13px}")
-    return f"<!DOCTYPE html><html><head><meta charset='utf-8'><style>{style}</style></head><body>" + \
-        "\n".join(body) + "</body></html>"
+def to_html(text, title):
+    """report.md as a standalone HTML page: Python-Markdown (tables) for the body, a <title>, links,
+    verdicts in colour, images that shrink to the window, wide tables that scroll. A short script
+    records how many images settled and failed to load (`data-images-settled`,
+    `data-broken-images` on <body>), which the browser test reads."""
+    import markdown
+    body = markdown.markdown(text, extensions=["tables"], output_format="html")
+    for verdict in ("disagrees", "agrees", "not measured"):
+        body = body.replace(f"<td>{verdict}</td>",
+                            f'<td class="verdict {verdict.replace(" ", "-")}">{verdict}</td>')
+    body = body.replace("<table>", '<div class="table"><table>').replace("</table>", "</table></div>")
+    style = ("body{font-family:sans-serif;max-width:1100px;margin:auto;padding:0 1em;line-height:1.4}"
+             "img{max-width:100%;height:auto}div.table{overflow-x:auto}"
+             "table{border-collapse:collapse;margin:0.5em 0}"
+             "td,th{border:1px solid #ccc;padding:3px 6px;font-size:13px;vertical-align:top}"
+             "td.agrees{background:#d7f5d7}td.disagrees{background:#f8d0d0}"
+             "td.not-measured{background:#eee;color:#555}code{background:#f4f4f4;padding:0 2px}")
+    # Marks <body> with how many images have settled (loaded or failed) and how many failed, on
+    # every image event and at load: a browser (the tests' headless Chromium) reads them.
+    check = ("function icl_mark(){var i=Array.from(document.images);"
+             "document.body.dataset.imagesSettled=i.filter(function(x){return x.complete}).length;"
+             "document.body.dataset.brokenImages=i.filter(function(x){return x.complete&&"
+             "!x.naturalWidth}).length;}icl_mark();Array.from(document.images).forEach(function(x)"
+             "{x.addEventListener('load',icl_mark);x.addEventListener('error',icl_mark);});"
+             "window.addEventListener('load',icl_mark);")
+    return (f"<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
+            f"<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">"
+            f"<title>{html.escape(title)}</title><style>{style}</style></head>\n"
+            f"<body>\n{body}\n<script>{check}</script></body></html>\n")

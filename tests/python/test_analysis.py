@@ -133,6 +133,49 @@ def test_report_outputs(report):
     assert "Figure checks: all " in text, text[text.index("## Figures"):][:800]
 
 
+def test_report_renders_in_a_browser(report, tmp_path):
+    """Headless Chromium opens report.html: every image loads (the page's own check), the title and
+    the coloured verdicts are there, and a screenshot of the page is not blank."""
+    import shutil
+    import matplotlib.image
+    folder, _ = report
+    chromium = shutil.which("chromium")
+    assert chromium, "chromium is missing: jobs/setup.sh --tests installs it"
+    page = (folder / "report.html").resolve().as_uri()
+    browser = [chromium, "--headless", "--no-sandbox", "--disable-gpu", "--hide-scrollbars",
+               "--run-all-compositor-stages-before-draw", "--virtual-time-budget=10000",
+               f"--user-data-dir={tmp_path / 'profile'}"]
+    dom = subprocess.run(browser + ["--dump-dom", page], capture_output=True, text=True, timeout=180)
+    assert dom.returncode == 0, dom.stderr[-2000:]
+    html = dom.stdout
+    images = html.count("<img")
+    assert images >= 3
+    assert f'data-images-settled="{images}" data-broken-images="0"' in html, html[-500:]
+    assert "<title>icl-study report:" in html and 'class="verdict agrees"' in html
+    assert '<a href="rates.csv">' in html and '<a href="agreement.csv">' in html
+    shot = tmp_path / "page.png"
+    run = subprocess.run(browser + [f"--screenshot={shot}", "--window-size=1000,1600", page],
+                         capture_output=True, text=True, timeout=180)
+    assert run.returncode == 0 and shot.exists(), run.stderr[-2000:]
+    pixels = matplotlib.image.imread(str(shot))[..., :3]
+    assert pixels.std() > 0.05 and (pixels < 0.5).mean() > 0.005  # text and figures, not blank
+
+
+def test_a_broken_image_is_seen_by_the_browser_check(report, tmp_path):
+    """Negative control for the check above: a page whose image is missing reports it."""
+    import shutil
+    folder, _ = report
+    copy = tmp_path / "copy"
+    shutil.copytree(folder, copy)
+    page = copy / "report.html"
+    page.write_text(page.read_text().replace('src="agreement.png"', 'src="missing.png"'))
+    dom = subprocess.run([shutil.which("chromium"), "--headless", "--no-sandbox", "--disable-gpu",
+                          "--virtual-time-budget=10000", f"--user-data-dir={tmp_path / 'profile'}",
+                          "--dump-dom", page.resolve().as_uri()],
+                         capture_output=True, text=True, timeout=180)
+    assert 'data-broken-images="1"' in dom.stdout, dom.stdout[-500:]
+
+
 def test_report_verdicts_and_tables(report):
     folder, _ = report
     text = (folder / "report.md").read_text()
