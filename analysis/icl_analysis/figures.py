@@ -279,3 +279,47 @@ def z_histogram(z, folder, name):
            title="Monte Carlo against the closed forms")
     ax.legend(fontsize=8)
     return _save(fig, folder, name)
+
+
+def risk_against_axis(t, folder, name, axis, facet_axes, fixed, max_panels=12):
+    """Risk against one grid axis (log x for numbers), one panel per combination of `facet_axes`
+    (at most `max_panels`, the first in order), one line per predictor with ±1 standard-error
+    bars; the other numeric axes at the values in `fixed` (stated in the title)."""
+    rows = np.ones(len(t["risk"]), dtype=bool)
+    for key, value in fixed.items():
+        rows &= t[key] == value
+    facets = sorted({tuple(t[a][i] for a in facet_axes) for i in np.flatnonzero(rows)})
+    shown = facets[:max_panels]
+    columns = min(4, max(len(shown), 1))
+    count = int(np.ceil(len(shown) / columns)) if shown else 1
+    fig, axes = plt.subplots(count, columns, figsize=(3.8 * columns, 3.1 * count), squeeze=False)
+    for ax, facet in zip(axes.flat, shown):
+        where = rows.copy()
+        for a, value in zip(facet_axes, facet):
+            where &= t[a] == value
+        for predictor in sorted(set(t["predictor"][where])):
+            r = where & (t["predictor"] == predictor)
+            order = np.argsort(t[axis][r], kind="stable")
+            ax.errorbar(t[axis][r][order], t["risk"][r][order], yerr=t["stderr"][r][order],
+                        fmt="o-", ms=3, lw=1, capsize=2, label=predictor)
+        title = ", ".join(f"{a} {v}" for a, v in zip(facet_axes, facet)) or "all points"
+        ax.set_title(title if len(title) < 60 else title[:57] + "…", fontsize=7)
+        if np.issubdtype(np.asarray(t[axis]).dtype, np.number):
+            ax.set_xscale("log")
+        positive = t["risk"][where] > 0
+        if positive.any():
+            ax.set_yscale("log")
+        ax.set(xlabel=axis, ylabel="risk")
+        ax.grid(True, which="both", alpha=0.3)
+        _log_ticks(ax)
+        ax.tick_params(axis="x", labelrotation=30 if not np.issubdtype(
+            np.asarray(t[axis]).dtype, np.number) else 0)
+    for ax in list(axes.flat)[len(shown):]:
+        ax.axis("off")
+    axes.flat[0].legend(fontsize=6)
+    held = ", ".join(f"{k} = {v}" for k, v in fixed.items())
+    more = f"; {len(facets) - len(shown)} more panels in grid.csv" if len(facets) > len(shown) else ""
+    fig.suptitle(f"risk against {axis}" + (f" at {held}" if held else "") + more +
+                 f"; {ERROR_BAR_NOTE}", fontsize=8)
+    fig.tight_layout()
+    return _save(fig, folder, name, max_decades=12)

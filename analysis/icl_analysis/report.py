@@ -172,6 +172,37 @@ def make_figures(t, fits, models, folder):
     return made
 
 
+GRID_AXES = ("d", "N", "M", "shift", "covariance", "task", "model", "training")
+
+
+def grid_section(t, folder):
+    """A description of any grid, paper study or not: its axes and values, the mean risk of every
+    (point, predictor) in grid.csv, and the risk against each numeric axis that varies, faceted by
+    the categorical axes that vary, the other numeric axes at their largest value."""
+    if not len(t["risk"]):
+        return [], []
+    varying = [a for a in GRID_AXES if len(set(t[a])) > 1]
+    rows = [{"axis": a, "values": ", ".join(str(v) for v in sorted(set(t[a]))[:20]) +
+             (" …" if len(set(t[a])) > 20 else ""), "count": len(set(t[a]))} for a in GRID_AXES]
+    columns = [c for c in ("point", *GRID_AXES, "replicate", "predictor", "risk", "stderr", "prompts",
+                           "theory") if c in t]
+    write_csv(os.path.join(folder, "grid.csv"),
+              [{c: t[c][i] for c in columns} for i in range(len(t["risk"]))], columns)
+    lines = ["## The grid", "",
+             f"{len(set(t['point']))} finished points, {len(set(t['predictor']))} predictors; every "
+             "estimate in [grid.csv](grid.csv). Axes that vary: "
+             + (", ".join(varying) if varying else "none") + ".", "",
+             markdown_table(rows, ["axis", "count", "values"]), ""]
+    made = []
+    numeric = [a for a in ("M", "N", "d") if a in varying]
+    facets = [a for a in varying if a not in ("M", "N", "d")]
+    for axis in numeric:
+        fixed = {other: max(t[other]) for other in ("M", "N", "d") if other != axis and other in varying}
+        made.append((f"risk against {axis}" + (f" (faceted by {', '.join(facets)})" if facets else ""),
+                     figures.risk_against_axis(t, folder, f"grid_{axis}", axis, facets, fixed)))
+    return lines, made
+
+
 def claims_of(path):
     """The claims table of one result file (rows of claim, measured, theory, verdict)."""
     t = tidy(load(path))
@@ -203,12 +234,19 @@ def write_report(path, folder):
     made = make_figures(t, fits, models, folder)
     if len(z):
         made.append(("agreement histogram", figures.z_histogram(z, folder, "agreement")))
+    grid_lines, grid_figures = grid_section(t, folder)
+    made += grid_figures
     # Every figure is checked for the obvious failures (figures.figure_problems).
     checks = (f"Figure checks: all {len(made)} figures pass (titles apart, log y axes within their "
               "stated span, error bars on every measured series)." if not figures.PROBLEMS else
               f"Figure checks: {len(figures.PROBLEMS)} problems: " +
               "; ".join(f"{name}: {problem}" for name, problem in figures.PROBLEMS) + ".")
     claims = compute_claims(t, models, fits)
+    measured = [row for row in claims if row["verdict"] != "not measured"]
+    # A file without the paper's points (a sweep of its own) gets one sentence, not 9 empty rows.
+    claims_lines = ([markdown_table(claims, ["claim", "measured", "theory", "verdict"])] if measured
+                    else ["None of the paper's claims has its points in this file (the section "
+                          "below describes its grid)."])
 
     attrs = data["attrs"]
     status = data["points"]["status"]
@@ -220,7 +258,7 @@ def write_report(path, folder):
              f"{attrs.get('mpi_ranks')} ranks x {attrs.get('omp_threads')} threads, program "
              f"{attrs.get('version')} ({attrs.get('git_commit')}), written {attrs.get('created')}.", "",
              "## Claims of Zhang, Frei & Bartlett (2023), checked against the data", "",
-             markdown_table(claims, ["claim", "measured", "theory", "verdict"]), "",
+             *claims_lines, "",
              "## Agreement with the closed forms", "",
              f"{len(z)} estimates have a closed form (each with its z-score in "
              f"[agreement.csv](agreement.csv)); {len(flagged)} "
@@ -248,6 +286,7 @@ def write_report(path, folder):
         write_csv(os.path.join(folder, "depth.csv"), depth_rows, columns)
     if sweep.is_sweep(models):
         lines += sweep_section(path, models, data["predictors"], folder)
+    lines += grid_lines
     lines += ["## Convergence rates", "",
               "Fits of risk = a·M^-α + b (weighted, 95% bootstrap intervals); full table in "
               "[rates.csv](rates.csv).", "",

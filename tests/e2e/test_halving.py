@@ -11,6 +11,8 @@ import subprocess
 import h5py
 import pytest
 
+import icl_analysis
+
 from conftest import BINARY, CONFIGS, MPI_ENV, SANITIZED, export, icl, sized
 
 HALVING = CONFIGS / "halving.toml"
@@ -259,3 +261,12 @@ def test_the_report_describes_the_sweep_as_select_ranks_it(tmp_path, halved):
     with open(tmp_path / "report" / "winners.csv") as f:
         winners_rows = list(csv.DictReader(f))
     assert winners_rows and all(float(r["low"]) <= float(r["mean"]) <= float(r["high"]) for r in winners_rows)
+    # Not the paper's grid: the grid itself is described, with the risk against each varying
+    # numeric axis, every estimate in grid.csv, figures that pass their checks.
+    assert "## The grid" in text and "Axes that vary: " in text
+    with open(tmp_path / "report" / "grid.csv") as f:
+        grid_rows = list(csv.DictReader(f))
+    finished = icl_analysis.tidy(icl_analysis.load(str(halved)))
+    assert len(grid_rows) == len(finished["risk"])
+    assert (tmp_path / "report" / "grid_M.png").exists()
+    assert "Figure checks: all " in text, text[text.index("## Figures"):][:800]
