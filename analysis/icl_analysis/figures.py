@@ -25,7 +25,7 @@ def figure_problems(fig, max_decades=MAX_DECADES):
     `max_decades` decades (the figure's stated span), and measured series (lines with markers)
     drawn without error bars."""
     problems = []
-    fig.canvas.draw()
+    # Text layout only (no full draw: that would double the time a report spends on figures).
     renderer = fig.canvas.get_renderer()
     boxes = []
     for ax in fig.axes:
