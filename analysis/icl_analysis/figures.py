@@ -310,6 +310,13 @@ def risk_against_axis(t, folder, name, axis, facet_axes, fixed, max_panels=12):
         if positive.any():
             ax.set_yscale("log")
         ax.set(xlabel=axis, ylabel="risk")
+        if ax.get_yscale() == "log":
+            # Exact fits (OLS at M ≤ d: risks of 1e-30) would stretch the axis over 30 decades.
+            bottom, top = ax.get_ylim()
+            if top > bottom * 1e11:
+                ax.set_ylim(top * 1e-11, top)
+                ax.text(0.02, 0.02, "lower values off scale", transform=ax.transAxes, fontsize=6,
+                        color="grey")
         ax.grid(True, which="both", alpha=0.3)
         _log_ticks(ax)
         ax.tick_params(axis="x", labelrotation=30 if not np.issubdtype(
