@@ -25,10 +25,6 @@ namespace {
 
 constexpr std::string_view hdf5_signature("\x89HDF\r\n\x1a\n", 8);
 
-std::uint32_t crc32_of(const std::uint8_t* data, std::size_t size) {
-  return static_cast<std::uint32_t>(crc32_z(crc32_z(0L, Z_NULL, 0), data, size));
-}
-
 /// The seal's text: three lines, then zeros up to seal_bytes.
 std::string seal_text(std::uint32_t crc, std::uint64_t bytes) {
   char text[160];
@@ -269,6 +265,10 @@ int remove_stale_temporaries(const std::string& path) {
 namespace {
 ResultData read_result_contents(const h5::Handle& file, const std::string& path);
 }  // namespace
+
+std::uint32_t crc32_of(const std::uint8_t* data, std::size_t size) {
+  return static_cast<std::uint32_t>(crc32_z(crc32_z(0L, Z_NULL, 0), data, size));
+}
 
 ResultData read_result_file(const std::string& path) {
   SealIdentity identity;

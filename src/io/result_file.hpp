@@ -27,6 +27,9 @@ inline constexpr std::int64_t schema_version = 1;
 inline constexpr std::size_t seal_bytes = 512;
 inline constexpr std::string_view seal_magic = "icl-study result file\n";
 
+/// CRC-32 (zlib's) of `size` bytes: the seal's and the journal's checksum.
+std::uint32_t crc32_of(const std::uint8_t* data, std::size_t size);
+
 /// Which sealed file a journal extends (result_journal.hpp): its seal's CRC-32 and length.
 /// `sealed` is false for files written before seals existed (they never have a journal).
 struct SealIdentity {

@@ -6,7 +6,6 @@
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
-#include <zlib.h>
 
 #include <bit>
 #include <cerrno>
@@ -58,10 +57,6 @@ T get(const std::uint8_t*& in) {
   std::memcpy(&value, in, sizeof value);
   in += sizeof value;
   return value;
-}
-
-std::uint32_t crc32_of(const std::uint8_t* data, std::size_t size) {
-  return static_cast<std::uint32_t>(crc32_z(crc32_z(0L, Z_NULL, 0), data, size));
 }
 
 void write_all(int fd, const std::uint8_t* data, std::size_t size, const std::string& path) {
