@@ -41,8 +41,8 @@ def _setting(t):
 
 def depth_panels(t, folder, name):
     """Rows: training covariance; columns: test law; error / d against M for ZFB's one layer (black),
-    lsa-L (colour by L, solid), L steps of preconditioned GD with a tuned step (same colour, dashed)
-    and OLS (grey, dotted)."""
+    lsa-L (colour by L, solid), lsa-L-gd (same colour, crosses), L steps of preconditioned GD with a
+    tuned step (same colour, dashed), softmax models (red) and OLS (grey, dotted)."""
     d, n = _setting(t)
     # ZFB's two training laws first, then any other covariance the deep models were trained on.
     deep = np.isin(t["predictor"], list(depths(t).values()) + softmax_models(t))
@@ -50,6 +50,7 @@ def depth_panels(t, folder, name):
     trainings = [c for c in ("identity", "random-exp") if c in present] + \
         sorted(present - {"identity", "random-exp"})
     tests = _tests(t)
+    drawn_names = set(t["predictor"])
     fig, axes = plt.subplots(len(trainings), len(tests), figsize=(3.6 * len(tests), 3.2 * len(trainings)),
                              squeeze=False)
     colours = plt.cm.viridis(np.linspace(0, 0.85, max(len(depths(t)), 1)))
@@ -57,13 +58,16 @@ def depth_panels(t, folder, name):
         for col, test in enumerate(tests):
             ax = axes[row][col]
             where = dict(d=d, N=n, covariance=training, shift=test)
-            # The y range: the zero predictor's error and what lies below it, down to OLS; a model
-            # that diverged (risks up to 1e45 were seen) is drawn off scale with a note.
+            # The y range: three decades above the zero predictor's error (one layer at c = 9 is
+            # hundreds of times worse than zero), down to OLS; a model that diverged (risks up to
+            # 1e45 were seen) is drawn off scale with a note.
             _, zero, _ = _series(t, "zero", **where)
-            ceiling = 30.0 * (zero.max() / d) if len(zero) else np.inf
+            ceiling = 1e3 * (zero.max() / d) if len(zero) else np.inf
             off_scale = []
 
             def draw(model, **style):
+                if model not in drawn_names:
+                    return
                 m, risk, se = _series(t, model, **where)
                 if not len(m):
                     return
@@ -74,6 +78,7 @@ def depth_panels(t, folder, name):
             draw("lsa", fmt="k-o")
             for colour, (depth, model) in zip(colours, depths(t).items()):
                 draw(model, fmt="-o", color=colour)
+                draw(f"{model}-gd", fmt="x", linestyle=(0, (5, 2)), color=colour)
                 m, risk, _ = _series(t, f"pgd-{depth}", **where)
                 if len(m):
                     ax.plot(m, risk / d, "--", color=colour, lw=1, label=f"{depth}-step PGD")
@@ -149,3 +154,41 @@ def depth_summary(t):
                     + f"; {ks[-1]}-step PGD: {row[f'pgd-{ks[-1]}']:.3g}")
     statement = " ".join(f"{s[0].upper()}{s[1:]}." for s in sentences)
     return rows, statement
+
+
+def training_curves(models, winners, folder, name):
+    """Per training covariance: the minibatch loss curves of every replicate of each group's
+    winner (`winners`: {group: training label}), against step, with the loss of the hand-built
+    L-step preconditioned-GD weights (held-out prompts) dashed in the same colour: has training
+    levelled off, and where relative to what the construction gives?"""
+    from .sweep import _group
+    curves = {}
+    for entry in models.values():
+        attrs = entry["attrs"]
+        if "step" not in entry or winners.get(_group(attrs)) != attrs.get("training", ""):
+            continue
+        curves.setdefault(str(attrs["covariance"]), {}).setdefault(str(attrs["model"]), []).append(entry)
+    trainings = sorted(curves, key=lambda c: (c != "identity", c))
+    fig, axes = plt.subplots(1, max(len(trainings), 1), figsize=(5.2 * max(len(trainings), 1), 3.8),
+                             squeeze=False)
+    for ax, training in zip(axes[0], trainings):
+        names = sorted(curves[training], key=lambda n: (n.startswith("softmax"), n))
+        colours = plt.cm.tab10(np.arange(len(names)) % 10)
+        for colour, model in zip(colours, names):
+            for i, entry in enumerate(curves[training][model]):
+                steps, loss = np.asarray(entry["step"], float), np.asarray(entry["loss"], float)
+                ax.plot(steps[: len(loss)], loss[: len(steps)], lw=0.7, color=colour, alpha=0.7,
+                        label=model if i == 0 else None)
+            reference = float(curves[training][model][0]["attrs"].get("reference_loss", np.nan))
+            if np.isfinite(reference):
+                ax.axhline(reference, color=colour, ls="--", lw=0.8)
+        ax.set(yscale="log", xlabel="step", ylabel="minibatch loss ½(ŷ − y)²",
+               title=f"trained on {training}")
+        bottom, top = ax.get_ylim()
+        ax.set_ylim(max(bottom, top * 1e-6), top)
+        ax.grid(True, which="both", alpha=0.3)
+        ax.legend(fontsize=6)
+    fig.suptitle("winners' training curves, every replicate; dashed: hand-built L-step PGD weights",
+                 fontsize=9)
+    fig.tight_layout()
+    return _save(fig, folder, name)

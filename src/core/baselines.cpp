@@ -1,5 +1,10 @@
 #include "core/baselines.hpp"
 
+#include "core/rng.hpp"
+#include "core/theory.hpp"
+
+#include <Eigen/Cholesky>
+
 #include <cmath>
 #include <limits>
 #include <vector>
@@ -96,6 +101,21 @@ double tune_gradient_step(const PromptLaw& law, int length, const Eigen::MatrixX
   }
   const double refined = fa < fb ? a : b;
   return std::exp(std::min(fa, fb) <= risks[best] ? refined : logs[best]);
+}
+
+Eigen::MatrixXd training_preconditioner(const Covariance& covariance, int train_length) {
+  const int dim = covariance.dim();
+  if (covariance.is_random()) return theory::random_exp_preconditioner(dim, train_length);
+  return theory::gamma(covariance.matrix(), train_length)
+      .llt()
+      .solve(Eigen::MatrixXd::Identity(dim, dim));
+}
+
+std::uint64_t step_tuning_address(int dim, int train_length, const std::string& covariance,
+                                  const std::string& task, int steps) {
+  return stable_hash("step tuning|d=" + std::to_string(dim) + ";N=" + std::to_string(train_length) +
+                     ";covariance=" + covariance + ";task=" + task +
+                     ";steps=" + std::to_string(steps));
 }
 
 }  // namespace icl

@@ -32,8 +32,10 @@ ModelSpec parse_model(std::string_view model) {
   const std::string text(model);
   if (text == "lsa") return {};
   if (text.rfind("lsa-", 0) == 0) {
-    if (const int depth = small_count(text.substr(4)); depth > 0)
-      return {ModelSpec::Kind::linear, depth, 1};
+    const bool from_gd = text.size() > 7 && text.compare(text.size() - 3, 3, "-gd") == 0;
+    const std::string count = text.substr(4, text.size() - 4 - (from_gd ? 3 : 0));
+    if (const int depth = small_count(count); depth > 0)
+      return {ModelSpec::Kind::linear, depth, 1, from_gd};
   } else if (text.rfind("softmax-", 0) == 0) {
     const std::string rest = text.substr(8);
     const auto dash = rest.find('-');
@@ -43,8 +45,9 @@ ModelSpec parse_model(std::string_view model) {
       if (depth > 0 && heads > 0) return {ModelSpec::Kind::softmax, depth, heads};
     }
   }
-  throw ConfigError("unknown model " + quote(text) +
-                    ", expected lsa (ZFB's one layer), lsa-L or softmax-L-H (1 <= L, H <= 16)");
+  throw ConfigError(
+      "unknown model " + quote(text) +
+      ", expected lsa (ZFB's one layer), lsa-L, lsa-L-gd or softmax-L-H (1 <= L, H <= 16)");
 }
 
 int model_depth(std::string_view model) {

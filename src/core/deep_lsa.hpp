@@ -22,12 +22,15 @@ namespace icl {
 
 /// The grid axis `model`: "lsa" (ZFB's one-layer model, trained by [training] method), "lsa-L"
 /// (this file's L-layer model) or "softmax-L-H" (core/softmax_attention.hpp), both trained by Adam
-/// ([models]), 1 <= L <= 16, 1 <= H <= 16.
+/// ([models]), 1 <= L <= 16, 1 <= H <= 16. "lsa-L-gd" is lsa-L trained by Adam from the
+/// hand-built weights of L steps of preconditioned gradient descent instead of random ones: does
+/// training keep what the construction gives, or leave it for something worse?
 struct ModelSpec {
   enum class Kind { zfb, linear, softmax };
   Kind kind = Kind::zfb;
   int depth = 0;  ///< 0 for ZFB's one layer
   int heads = 1;
+  bool starts_at_gd = false;  ///< lsa-L-gd
 
   /// The (d+1)x(d+1) W_PV, W_KQ blocks the model stacks vertically: one per layer and head.
   int blocks() const { return depth * heads > 1 ? depth * heads : 1; }

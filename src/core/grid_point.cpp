@@ -1,6 +1,9 @@
 #include "core/grid_point.hpp"
 
+#include "core/baselines.hpp"
 #include "core/rng.hpp"
+
+#include <algorithm>
 
 namespace icl {
 
@@ -8,8 +11,14 @@ PromptLaw GridPoint::test_law(std::uint64_t seed) const {
   return PromptLaw::shifted(*inputs, shift_law, seed, task_law);
 }
 
+PromptLaw GridPoint::training_law() const {
+  PromptLaw law(*inputs, task_law.noise_std);
+  law.task = task_law;
+  return law;
+}
+
 std::uint64_t GridPoint::tuning_address() const {
-  return random_address ^ stable_hash("step tuning");
+  return step_tuning_address(dim, train_length, covariance, task, std::max(model_spec.depth, 1));
 }
 
 GridPoint make_grid_point(int dim, int train_length, int test_length, const std::string& shift,

@@ -52,8 +52,11 @@ struct GridPoint {
   /// The law of the point's test prompts: the training covariance changed by the shift, labels by
   /// the task. `seed` (the study's) fixes the rotations of skewed and half-subspace.
   PromptLaw test_law(std::uint64_t seed) const;
-  /// Where gd-L and pgd-L draw the prompts that tune their step (never the evaluation's).
+  /// Where gd-L and pgd-L draw the prompts of the training law that tune their step (never the
+  /// evaluation's): the same for every test point of the point's training setting.
   std::uint64_t tuning_address() const;
+  /// The law of the training prompts: the training covariance and the task, unshifted.
+  PromptLaw training_law() const;
 };
 
 /// Parses every axis; throws ConfigError naming the text that does not parse. `inputs` may be given

@@ -186,17 +186,12 @@ PointModel::PointModel(const Covariance& training_covariance, int train_length,
                        std::optional<LsaParameters> trained)
     : noise_std_(test_law.noise_std),
       trained_(std::move(trained)),
-      test_law_(test_law),
-      test_length_(test_length) {
+      training_law_(training_covariance, test_law.noise_std),
+      train_length_(train_length) {
   if (training_covariance.dim() != test_law.dim())
     throw ConfigError("training covariance '" + training_covariance.spec() + "' and test law '" +
                       test_law.inputs.spec() + "' have different dimensions");
-  const int dim = training_covariance.dim();
-  training_preconditioner_ = training_covariance.is_random()
-                                 ? theory::random_exp_preconditioner(dim, train_length)
-                                 : theory::gamma(training_covariance.matrix(), train_length)
-                                       .llt()
-                                       .solve(Eigen::MatrixXd::Identity(dim, dim));
+  training_preconditioner_ = icl::training_preconditioner(training_covariance, train_length);
   law_ = closed_form_law(test_law, test_length, false);
   tuning_law_ = closed_form_law(test_law, test_length, true);
   if (std::holds_alternative<std::monostate>(tuning_law_)) {
@@ -235,7 +230,9 @@ void PointModel::use_softmax_model(int depth, std::optional<SoftmaxParameters> p
   softmax_ = std::move(parameters);
 }
 
-void PointModel::set_tuning_address(std::uint64_t seed, std::uint64_t address) {
+void PointModel::set_step_tuning(PromptLaw training_law, std::uint64_t seed,
+                                 std::uint64_t address) {
+  training_law_ = std::move(training_law);
   tuning_seed_ = seed;
   tuning_address_ = address;
 }
@@ -266,11 +263,12 @@ struct PredictorRegistry {
         },
         m.law_);
   }
-  /// k = max(L, 1) steps of (preconditioned) GD with the step tuned on prompts of the test law.
+  /// k = max(L, 1) steps of (preconditioned) GD with the step tuned on prompts of the training
+  /// law at the training length, as the models are trained (not on the test law or length).
   static std::unique_ptr<Predictor> gradient_steps(const PointModel& m,
                                                    Eigen::MatrixXd preconditioner) {
     const int steps = std::max(m.depth_, 1);
-    const double step = tune_gradient_step(m.test_law_, m.test_length_, preconditioner, steps,
+    const double step = tune_gradient_step(m.training_law_, m.train_length_, preconditioner, steps,
                                            m.tuning_seed_, m.tuning_address_);
     return std::make_unique<GradientStepsPredictor>(std::move(preconditioner), step, steps);
   }

@@ -74,8 +74,10 @@ class PointModel {
   void use_deep_model(int depth, std::optional<DeepLsaParameters> parameters = std::nullopt);
   /// The same for a softmax-L-H model.
   void use_softmax_model(int depth, std::optional<SoftmaxParameters> parameters);
-  /// Where gd-L and pgd-L draw the prompts that tune their step (never the evaluation's).
-  void set_tuning_address(std::uint64_t seed, std::uint64_t address);
+  /// gd-L and pgd-L tune their step on prompts of `training_law` at the training length, drawn at
+  /// (seed, address) (never the evaluation's). Without this call: the training covariance with
+  /// the test law's noise and a linear task.
+  void set_step_tuning(PromptLaw training_law, std::uint64_t seed, std::uint64_t address);
 
   /// The closed-form risk E(ŷ − y_q)² of a predictor, if it has one here.
   std::optional<double> theory(std::string_view predictor) const;
@@ -100,8 +102,8 @@ class PointModel {
   int depth_ = 0;
   std::optional<DeepLsaParameters> deep_;
   std::optional<SoftmaxParameters> softmax_;
-  PromptLaw test_law_;
-  int test_length_;
+  PromptLaw training_law_;
+  int train_length_;
   std::uint64_t tuning_seed_ = 1, tuning_address_ = 0x7a11e5ull;
 };
 

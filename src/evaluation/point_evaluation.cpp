@@ -19,7 +19,7 @@ PointModel point_model(const GridPoint& point, const PromptLaw& law, const Setti
     model.use_softmax_model(spec.depth, trained ? trained->softmax : std::nullopt);
   else if (spec.depth > 0)
     model.use_deep_model(spec.depth, trained ? trained->deep : std::nullopt);
-  model.set_tuning_address(seed, point.tuning_address());
+  model.set_step_tuning(point.training_law(), seed, point.tuning_address());
   return model;
 }
 

@@ -85,10 +85,13 @@ TrainingResult<Parameters> train_stack(const PromptLaw& law, int train_length,
 
 DeepTrainingResult train_deep_lsa(const PromptLaw& law, int train_length, int depth,
                                   const DeepTrainingOptions& options, std::uint64_t seed,
-                                  std::uint64_t setting) {
-  if (depth < 1) throw ConfigError("deep model depth must be at least 1");
-  return train_stack(law, train_length, DeepLsaParameters::zero(law.dim(), depth), options, seed,
-                     setting);
+                                  std::uint64_t setting, const DeepLsaParameters* initial) {
+  auto state = start_deep_lsa(law.dim(), depth, options, seed, setting, initial);
+  DeepTrainingResult result;
+  advance_stack(state, options.steps, law, train_length, stack_name(state.parameters), options,
+                seed, setting, result.steps, result.losses);
+  result.parameters = std::move(state.parameters);
+  return result;
 }
 
 SoftmaxTrainingResult train_softmax_attention(const PromptLaw& law, int train_length, int depth,
@@ -100,8 +103,14 @@ SoftmaxTrainingResult train_softmax_attention(const PromptLaw& law, int train_le
 
 MinibatchState<DeepLsaParameters> start_deep_lsa(int dim, int depth,
                                                  const DeepTrainingOptions& options,
-                                                 std::uint64_t seed, std::uint64_t setting) {
+                                                 std::uint64_t seed, std::uint64_t setting,
+                                                 const DeepLsaParameters* initial) {
   if (depth < 1) throw ConfigError("deep model depth must be at least 1");
+  if (initial) {
+    if (initial->depth() != depth || initial->dim() != dim)
+      throw ConfigError("initial weights of the wrong shape for lsa-" + std::to_string(depth));
+    return MinibatchState<DeepLsaParameters>::start(*initial);
+  }
   return start_stack(DeepLsaParameters::zero(dim, depth), options, seed, setting);
 }
 

@@ -28,10 +28,12 @@ using DeepTrainingResult = TrainingResult<DeepLsaParameters>;
 using SoftmaxTrainingResult = TrainingResult<SoftmaxParameters>;
 
 /// Train an lsa-`depth` model on prompts of `law` with `train_length` examples, addressed by
-/// (seed, setting, sample index = step · batch + i). Throws NumericalError on divergence.
+/// (seed, setting, sample index = step · batch + i), from random weights (entries N(0, σ²)) or
+/// from `initial` when given (lsa-L-gd). Throws NumericalError on divergence.
 DeepTrainingResult train_deep_lsa(const PromptLaw& law, int train_length, int depth,
                                   const DeepTrainingOptions& options, std::uint64_t seed,
-                                  std::uint64_t setting);
+                                  std::uint64_t setting,
+                                  const DeepLsaParameters* initial = nullptr);
 
 /// The same for a softmax-`depth`-`heads` model.
 SoftmaxTrainingResult train_softmax_attention(const PromptLaw& law, int train_length, int depth,
@@ -43,7 +45,8 @@ SoftmaxTrainingResult train_softmax_attention(const PromptLaw& law, int train_le
 /// start + advance to options.steps is train_deep_lsa (train_softmax_attention) bit for bit.
 MinibatchState<DeepLsaParameters> start_deep_lsa(int dim, int depth,
                                                  const DeepTrainingOptions& options,
-                                                 std::uint64_t seed, std::uint64_t setting);
+                                                 std::uint64_t seed, std::uint64_t setting,
+                                                 const DeepLsaParameters* initial = nullptr);
 MinibatchState<SoftmaxParameters> start_softmax_attention(int dim, int depth, int heads,
                                                           const DeepTrainingOptions& options,
                                                           std::uint64_t seed,

@@ -4,6 +4,7 @@
 
 #include <chrono>
 #include <cmath>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -121,9 +122,15 @@ void advance_to(ModelRecord& model, bool resumed, const TrainingSetting& setting
                    start_softmax_attention(dim, spec.depth, spec.heads, models, seed,
                                            setting.random_address),
                    resumed, setting, models, seed, until);
-    else
-      advance_deep(model, start_deep_lsa(dim, spec.depth, models, seed, setting.random_address),
+    else {
+      const auto initial = spec.starts_at_gd && !resumed
+                               ? std::optional(reference_weights(setting, seed).parameters)
+                               : std::nullopt;
+      advance_deep(model,
+                   start_deep_lsa(dim, spec.depth, models, seed, setting.random_address,
+                                  initial ? &*initial : nullptr),
                    resumed, setting, models, seed, until);
+    }
   } else {
     const StochasticOptions& options = training.stochastic;
     auto state = start_stochastic(dim, options, seed, setting.random_address);

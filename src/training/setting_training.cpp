@@ -1,5 +1,6 @@
 #include "training/setting_training.hpp"
 
+#include "core/baselines.hpp"
 #include "core/rng.hpp"
 #include "core/theory.hpp"
 #include "training/parallel_for.hpp"
@@ -9,6 +10,9 @@
 #include <algorithm>
 #include <chrono>
 #include <cmath>
+#include <map>
+#include <mutex>
+#include <tuple>
 
 namespace icl {
 
@@ -81,8 +85,11 @@ ModelRecord train_model(const TrainingSetting& setting, const TrainingConfig& tr
           law, setting.train_length, spec.depth, spec.heads, models, seed, setting.random_address);
       store(trained);
     } else {
+      const auto initial = spec.starts_at_gd
+                               ? std::optional(reference_weights(setting, seed).parameters)
+                               : std::nullopt;
       const auto trained = train_deep_lsa(law, setting.train_length, spec.depth, models, seed,
-                                          setting.random_address);
+                                          setting.random_address, initial ? &*initial : nullptr);
       store(trained);
     }
     model.numbers["steps"] = models.steps;
@@ -179,9 +186,13 @@ TrainingColumns training_columns(const TrainingSetting& setting, const TrainingC
   return columns;
 }
 
-std::pair<double, double> validation_loss(const ModelRecord& model, const TrainingSetting& setting,
-                                          std::uint64_t seed, std::uint32_t prompts) {
-  const SettingModel parameters = parameters_of(model);
+namespace {
+
+/// E ½(ŷ − y)² of `predict` on `prompts` held-out prompts of the setting's training law, from a
+/// stream of their own (never the training's or the test's), and its standard error.
+template <typename Predict>
+std::pair<double, double> held_out_loss(const TrainingSetting& setting, std::uint64_t seed,
+                                        std::uint32_t prompts, const Predict& predict) {
   PromptLaw law(*setting.inputs, setting.task_law.noise_std);
   law.task = setting.task_law;
   const PromptSampler sampler(law, setting.train_length);
@@ -194,12 +205,8 @@ std::pair<double, double> validation_loss(const ModelRecord& model, const Traini
     const std::uint32_t first = static_cast<std::uint32_t>(b) * block;
     for (std::uint32_t i = first; i < std::min(first + block, prompts); ++i) {
       sampler.sample(seed, address, i, prompt);
-      const double prediction =
-          parameters.one_layer ? lsa_predict_reduced(prompt, *parameters.one_layer)
-          : parameters.deep    ? deep_lsa_predict(embed(prompt), *parameters.deep)
-                               : softmax_attention_predict(embed(prompt), *parameters.softmax);
-      const double loss =
-          0.5 * (prediction - prompt.query_label) * (prediction - prompt.query_label);
+      const double error = predict(prompt) - prompt.query_label;
+      const double loss = 0.5 * error * error;
       sum += loss;
       square += loss * loss;
     }
@@ -214,6 +221,59 @@ std::pair<double, double> validation_loss(const ModelRecord& model, const Traini
   const double mean = sum / prompts;
   const double variance = std::max(0.0, (square - prompts * mean * mean) / (prompts - 1.0));
   return {mean, std::sqrt(variance / prompts)};
+}
+
+}  // namespace
+
+std::pair<double, double> validation_loss(const ModelRecord& model, const TrainingSetting& setting,
+                                          std::uint64_t seed, std::uint32_t prompts) {
+  const SettingModel parameters = parameters_of(model);
+  return held_out_loss(setting, seed, prompts, [&](const Prompt& prompt) {
+    return parameters.one_layer ? lsa_predict_reduced(prompt, *parameters.one_layer)
+           : parameters.deep    ? deep_lsa_predict(embed(prompt), *parameters.deep)
+                                : softmax_attention_predict(embed(prompt), *parameters.softmax);
+  });
+}
+
+ReferenceWeights reference_weights(const TrainingSetting& setting, std::uint64_t seed) {
+  const int steps = std::max(setting.model_spec.depth, 1);
+  const Eigen::MatrixXd preconditioner =
+      training_preconditioner(*setting.inputs, setting.train_length);
+  ReferenceWeights reference;
+  if (setting.model_spec.depth > 0) {
+    PromptLaw law(*setting.inputs, setting.task_law.noise_std);
+    law.task = setting.task_law;
+    reference.step =
+        tune_gradient_step(law, setting.train_length, preconditioner, steps, seed,
+                           step_tuning_address(setting.dim, setting.train_length,
+                                               setting.covariance, setting.task, steps));
+  }
+  reference.parameters = DeepLsaParameters::preconditioned_gd(std::vector<Eigen::MatrixXd>(
+      static_cast<std::size_t>(steps), reference.step * preconditioner));
+  return reference;
+}
+
+ReferenceLoss reference_loss(const TrainingSetting& setting, std::uint64_t seed,
+                             std::uint32_t prompts) {
+  // Every candidate and replicate of a sweep shares its setting's reference: compute it once.
+  using Key = std::tuple<int, int, std::string, std::string, int, std::uint64_t, std::uint32_t>;
+  static std::mutex mutex;
+  static std::map<Key, ReferenceLoss> computed;
+  const Key key{setting.dim,  setting.train_length,     setting.covariance,
+                setting.task, setting.model_spec.depth, seed,
+                prompts};
+  {
+    const std::lock_guard lock(mutex);
+    if (const auto found = computed.find(key); found != computed.end()) return found->second;
+  }
+  const ReferenceWeights weights = reference_weights(setting, seed);
+  const auto [loss, standard_error] = held_out_loss(setting, seed, prompts, [&](const Prompt& p) {
+    return deep_lsa_predict(embed(p), weights.parameters);
+  });
+  const ReferenceLoss result{loss, standard_error, weights.step};
+  const std::lock_guard lock(mutex);
+  computed.emplace(key, result);
+  return result;
 }
 
 ModelRecord train_setting(const TrainingSetting& setting, const TrainingConfig& training,
@@ -251,6 +311,12 @@ void describe_training(ModelRecord& model, const TrainingSetting& setting,
   const auto [loss, standard_error] = validation_loss(model, setting, seed, validation_prompts);
   model.numbers["validation_loss"] = loss;
   model.numbers["validation_stderr"] = standard_error;
+  // On the same prompts: the hand-built weights of max(L, 1) steps of preconditioned GD (L* for
+  // ZFB's one layer), so that a loss says how far training got from what the construction gives.
+  const ReferenceLoss reference = reference_loss(setting, seed, validation_prompts);
+  model.numbers["reference_loss"] = reference.loss;
+  model.numbers["reference_stderr"] = reference.standard_error;
+  model.numbers["reference_step"] = reference.step;
 }
 
 SettingModel parameters_of(const ModelRecord& model) {

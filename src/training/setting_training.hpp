@@ -74,6 +74,27 @@ TrainingColumns training_columns(const TrainingSetting& setting, const TrainingC
 std::pair<double, double> validation_loss(const ModelRecord& model, const TrainingSetting& setting,
                                           std::uint64_t seed, std::uint32_t prompts);
 
+/// The hand-built weights of k = max(L, 1) steps of preconditioned gradient descent for a setting
+/// (Ahn et al. 2023): every layer's Γ is η P, with P the one-layer limit's preconditioner
+/// (training_preconditioner) and η the pgd-L baseline's step, tuned on the training law at length
+/// N (core/baselines.hpp). For ZFB's one layer η = 1: the weights of Theorem 4.1's global minimum,
+/// whose loss is L*. lsa-L-gd starts from these; every trained model's loss is reported beside
+/// theirs.
+struct ReferenceWeights {
+  DeepLsaParameters parameters;
+  double step = 1.0;
+};
+ReferenceWeights reference_weights(const TrainingSetting& setting, std::uint64_t seed);
+
+/// The reference weights' loss E ½(ŷ − y)² on the same held-out prompts as validation_loss, its
+/// standard error and the step: computed once per (d, N, covariance, task, depth) and seed in a
+/// process (it does not depend on the variant or replicate).
+struct ReferenceLoss {
+  double loss = 0, standard_error = 0, step = 1.0;
+};
+ReferenceLoss reference_loss(const TrainingSetting& setting, std::uint64_t seed,
+                             std::uint32_t prompts);
+
 /// The cost model's estimate of training a setting, in seconds on one core (only proportions
 /// matter: it balances training over ranks).
 double training_cost(const TrainingSetting& setting, const DeepTrainingOptions& models);

@@ -124,7 +124,13 @@ BOOST_AUTO_TEST_CASE(model_names) {
   BOOST_TEST((softmax.kind == ModelSpec::Kind::softmax));
   BOOST_TEST(softmax.depth == 3);
   BOOST_TEST(softmax.heads == 4);
-  for (const char* bad : {"lsa-0", "lsa-17", "lsa-", "lsa-2x", "softmax-2", "softmax-0-1",
-                          "softmax-2-17", "softmax--2", "LSA"})
+  const ModelSpec from_gd = parse_model("lsa-3-gd");
+  BOOST_TEST((from_gd.kind == ModelSpec::Kind::linear));
+  BOOST_TEST(from_gd.depth == 3);
+  BOOST_TEST(from_gd.starts_at_gd);
+  BOOST_TEST(!parse_model("lsa-3").starts_at_gd);
+  for (const char* bad :
+       {"lsa-0", "lsa-17", "lsa-", "lsa-2x", "lsa-gd", "lsa-0-gd", "lsa-2-GD", "lsa-2-gd-gd",
+        "softmax-2-2-gd", "softmax-2", "softmax-0-1", "softmax-2-17", "softmax--2", "LSA"})
     BOOST_CHECK_THROW(model_depth(bad), ConfigError);
 }

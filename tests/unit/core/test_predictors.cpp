@@ -148,3 +148,22 @@ BOOST_FIXTURE_TEST_CASE(every_registered_predictor_builds_and_an_unknown_one_is_
   BOOST_CHECK_THROW(model.theory("lasso"), ConfigError);
   BOOST_CHECK_THROW(has_linear_form("lasso", true), ConfigError);
 }
+
+BOOST_FIXTURE_TEST_CASE(gradient_steps_are_tuned_on_the_training_law_not_the_test_point, Fixture) {
+  // Two test points of one training setting (different M, one with a scaled test covariance) get
+  // the same step: pgd-L predicts the same on the same prompt.
+  draw(12, 0.0);
+  const Covariance scaled = covariance.scaled(4.0);
+  auto pgd = [&](const Covariance& test, int length, int train_length,
+                 const Covariance* tuning = nullptr) {
+    PointModel model(covariance, train_length, test, length, 0.0);
+    model.use_deep_model(2);
+    model.set_step_tuning(PromptLaw(tuning ? *tuning : covariance), 3, 77);
+    return predict(model, "pgd-L");
+  };
+  const double at_12 = pgd(covariance, 12, 10);
+  BOOST_TEST(pgd(covariance, 40, 10) == at_12);
+  BOOST_TEST(pgd(scaled, 12, 10) == at_12);
+  // Negative control: another training law (the scaled one) tunes another step.
+  BOOST_TEST(pgd(covariance, 12, 10, &scaled) != at_12);
+}

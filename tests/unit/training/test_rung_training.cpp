@@ -1,6 +1,7 @@
 #define BOOST_TEST_MODULE training_rungs
 #include <boost/test/unit_test.hpp>
 
+#include "core/baselines.hpp"
 #include "core/errors.hpp"
 #include "training/rung_training.hpp"
 
@@ -122,4 +123,45 @@ BOOST_AUTO_TEST_CASE(only_minibatch_training_runs_in_pieces) {
   BOOST_CHECK_THROW(
       train_setting_to(setting_of("lsa"), flow, DeepTrainingOptions(), 1, 100, 5, nullptr),
       ConfigError);
+}
+
+BOOST_AUTO_TEST_CASE(lsa_gd_starts_at_the_hand_built_weights_and_in_pieces_equals_the_whole_run) {
+  DeepTrainingOptions models;
+  models.steps = 60;
+  models.batch = 20;
+  models.learning_rate = 1e-3;
+  const auto setting = setting_of("lsa-2-gd");
+  BOOST_TEST(setting.model_spec.starts_at_gd);
+  check_pieces(setting, TrainingConfig(), models);
+  // Zero steps of Adam (a learning rate of 0) leave the hand-built weights: its validation loss
+  // is then the reference loss, bit for bit (same held-out prompts, same weights).
+  models.learning_rate = 0.0;
+  const ModelRecord still = train_setting(setting, TrainingConfig(), models, 3, 300);
+  BOOST_TEST(still.numbers.at("validation_loss") == still.numbers.at("reference_loss"));
+  // Negative control: from random weights (lsa-2) the same run does not give that loss.
+  const ModelRecord random = train_setting(setting_of("lsa-2"), TrainingConfig(), models, 3, 300);
+  BOOST_TEST(random.numbers.at("validation_loss") != random.numbers.at("reference_loss"));
+  BOOST_TEST(random.numbers.at("reference_loss") == still.numbers.at("reference_loss"));
+}
+
+BOOST_AUTO_TEST_CASE(reference_weights_are_pgd_with_the_step_tuned_on_the_training_law) {
+  const auto setting = setting_of("lsa-3");
+  const ReferenceWeights reference = reference_weights(setting, 11);
+  BOOST_REQUIRE(reference.parameters.depth() == 3);
+  const Eigen::MatrixXd preconditioner = training_preconditioner(*setting.inputs, 6);
+  PromptLaw law(*setting.inputs);
+  const double step = tune_gradient_step(
+      law, 6, preconditioner, 3, 11, step_tuning_address(3, 6, setting.covariance, "linear", 3));
+  BOOST_TEST(reference.step == step);
+  // Every layer's W^{KQ} block is −(η P)ᵀ (core/deep_lsa.hpp's sign convention).
+  for (const auto& layer : reference.parameters.layers)
+    BOOST_TEST((layer.key_query.topLeftCorner(3, 3) + step * preconditioner.transpose())
+                   .cwiseAbs()
+                   .maxCoeff() < 1e-15);
+  // ZFB's one layer: step 1, Theorem 4.1's global minimum.
+  BOOST_TEST(reference_weights(setting_of("lsa"), 11).step == 1.0);
+  // The reference loss is cached per setting but agrees with a fresh computation's value.
+  const ReferenceLoss a = reference_loss(setting, 11, 300), b = reference_loss(setting, 11, 300);
+  BOOST_TEST(a.loss == b.loss);
+  BOOST_TEST(a.step == step);
 }
