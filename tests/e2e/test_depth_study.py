@@ -10,16 +10,18 @@ import math
 import h5py
 import numpy as np
 
-from conftest import CONFIGS, HANG_GUARD, STATISTICS, export, icl, sized
+from conftest import CONFIGS, HANG_GUARD, SANITIZED, STATISTICS, export, icl, sized
 
 QUICK = CONFIGS.parents[2] / "jobs" / "configs" / "depth-quick.toml"
+# Under --sanitize (training several times slower): 2 seeds instead of 3, same grid and steps.
+REPLICATES = 2 if SANITIZED else 3
 
 
 def test_reduced_depth_study_end_to_end(binary, tmp_path):
     out = tmp_path / "depth.h5"
     # Under --sanitize: a twentieth of the prompts, same grid and training. (Fewer Adam steps leave
     # the deep models untrained, their risks astronomic, and the report's figures slow to draw.)
-    config = sized(QUICK, tmp_path)
+    config = sized(QUICK, tmp_path, replace=[("replicates = 3", f"replicates = {REPLICATES}")])
     icl("run", config, "-o", out, "--progress", "off", "--threads", 1, ranks=2, timeout=600)
     rows = list(csv.DictReader(io.StringIO(export(out))))
     models = {r["model"] for r in rows}
@@ -30,7 +32,7 @@ def test_reduced_depth_study_end_to_end(binary, tmp_path):
         assert f["points/status"][()].all()
         deep = {k: g for k, g in f["models"].items() if "model=" in k}
         # One model per (covariance, model, learning rate, replicate), reused across M and shift.
-        assert len(deep) == 4 * 2 * 2 * 3, list(f["models"])
+        assert len(deep) == 4 * 2 * 2 * REPLICATES, list(f["models"])
         for key, group in deep.items():
             depth, heads = int(group.attrs["depth"]), int(group.attrs["heads"])
             name = group.attrs["model"]
@@ -51,7 +53,7 @@ def test_reduced_depth_study_end_to_end(binary, tmp_path):
     def risk(model, predictor, m="25", cov="identity", shift="test-cov=identity"):
         values = [float(r["risk"]) for r in rows if r["model"] == model and r["predictor"] == predictor
                   and r["M"] == m and r["covariance"] == cov and r["shift"] == shift]
-        assert len(values) == 3, (model, predictor, values)  # the winner's 3 replicates
+        assert len(values) == REPLICATES, (model, predictor, values)  # the winner's replicates
         return np.mean(values)
     if STATISTICS:
         assert risk("lsa-2", "pgd-L") < risk("lsa-1", "pgd-L")
