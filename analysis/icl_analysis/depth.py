@@ -54,6 +54,7 @@ def depth_panels(t, folder, name):
     fig, axes = plt.subplots(len(trainings), len(tests), figsize=(3.6 * len(tests), 3.2 * len(trainings)),
                              squeeze=False)
     colours = plt.cm.viridis(np.linspace(0, 0.85, max(len(depths(t)), 1)))
+    softmax_colours = plt.cm.autumn(np.linspace(0.0, 0.75, max(len(softmax_models(t)), 1)))
     for row, training in enumerate(trainings):
         for col, test in enumerate(tests):
             ax = axes[row][col]
@@ -82,8 +83,11 @@ def depth_panels(t, folder, name):
                 m, risk, _ = _series(t, f"pgd-{depth}", **where)
                 if len(m):
                     ax.plot(m, risk / d, "--", color=colour, lw=1, label=f"{depth}-step PGD")
-            for style, model in zip(("-.", (0, (3, 1, 1, 1)), (0, (1, 1))), softmax_models(t)):
-                draw(model, fmt="s", linestyle=style, color="tab:red")
+            # Softmax models in reds (darker: deeper and more heads), the line style cycling.
+            styles = ("-.", (0, (3, 1, 1, 1)), (0, (1, 1)))
+            for k, model in enumerate(softmax_models(t)):
+                draw(model, fmt="s", linestyle=styles[k % len(styles)],
+                     color=softmax_colours[k])
             m, risk, _ = _series(t, "ols", **where)
             if len(m):
                 ax.plot(m, np.maximum(risk, 1e-6 * d) / d, ":", color="grey", lw=1.5, label="OLS")

@@ -347,6 +347,15 @@ def training_rows(models):
                                       else "improved on them" if losses.mean() < reference - margin
                                       else "kept their loss")
         rows.append(row)
+    # A group without a winner: every candidate diverged in at least one replicate (a candidate's
+    # loss is the mean over its replicates), so the model is absent from the study's tables.
+    ranked = ranking(models) if labels else []
+    for group in sorted({r["group"] for r in ranked} - {r["group"] for r in ranked if r["selected"]}):
+        fields = dict(part.split("=", 1) for part in group.split(";"))
+        rows.append({"model": fields["model"], "covariance": fields["covariance"],
+                     "training": "(none: every candidate diverged in at least one replicate)",
+                     "replicates": sum(r["replicates"] for r in ranked if r["group"] == group),
+                     "validation_loss": np.inf, "plateaued": "-"})
     order = {name: i for i, name in enumerate(deep_models({"model": np.array([r["model"] for r in rows])}))}
     rows.sort(key=lambda r: (r["covariance"] != "identity", r["covariance"], order[r["model"]]))
     return rows
@@ -359,6 +368,12 @@ def _gap_text(row):
 def statement(gaps, exponents, trainings):
     """The depth study's answer in sentences, every number from the rows with its interval."""
     sentences = []
+    failed = [r for r in trainings if r["training"].startswith("(none")]
+    if failed:
+        sentences.append("No winner, because every candidate diverged in at least one replicate: " +
+                         ", ".join(f"{r['model']} trained on {r['covariance']}" for r in failed) +
+                         " (these models are absent from the comparisons below; lower learning rates "
+                         "are the remedy)")
     minibatch = [r for r in trainings if "/" in r["plateaued"]]
     if minibatch:
         flat = sum(int(r["plateaued"].split("/")[0]) for r in minibatch)

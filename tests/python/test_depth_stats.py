@@ -123,3 +123,20 @@ def test_winners_only_keeps_the_validation_winner_and_every_replicate():
     old = {k: {"attrs": {a: v for a, v in m["attrs"].items() if a != "validation_loss"}}
            for k, m in models.items()}
     assert len(ds.winners_only(t, old)["risk"]) == 4
+
+
+def test_a_model_whose_every_candidate_diverged_is_reported_not_dropped():
+    def model(name, label, replicate, loss):
+        return {"attrs": {"d": 5, "N": 10, "covariance": "identity", "task": "linear", "model": name,
+                          "training": label, "replicate": replicate, "validation_loss": loss,
+                          "reference_loss": 1.0, "validation_stderr": 0.01}}
+    models = {"a0": model("lsa-2", "lr=1", 0, 0.9), "a1": model("lsa-2", "lr=1", 1, 1.1),
+              "b0": model("lsa-4", "lr=1", 0, 0.5), "b1": model("lsa-4", "lr=1", 1, np.inf),
+              "c0": model("lsa-4", "lr=2", 0, np.inf), "c1": model("lsa-4", "lr=2", 1, 0.4)}
+    rows = ds.training_rows(models)
+    assert [r["model"] for r in rows] == ["lsa-2", "lsa-4"]
+    assert rows[1]["training"].startswith("(none") and rows[1]["replicates"] == 4
+    assert "No winner" in ds.statement([], [], rows) and "lsa-4 trained on identity" in ds.statement([], [], rows)
+    # Negative control: with one candidate finite in every replicate there is a winner.
+    models["c1"]["attrs"]["validation_loss"], models["c0"]["attrs"]["validation_loss"] = 0.4, 0.45
+    assert "No winner" not in ds.statement([], [], ds.training_rows(models))
