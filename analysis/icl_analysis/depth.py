@@ -177,7 +177,7 @@ def training_curves(models, winners, folder, name):
                              squeeze=False)
     for ax, training in zip(axes[0], trainings):
         names = sorted(curves[training], key=lambda n: (n.startswith("softmax"), n))
-        colours = plt.cm.tab10(np.arange(len(names)) % 10)
+        colours = plt.cm.tab20(np.arange(len(names)) % 20)
         for colour, model in zip(colours, names):
             for i, entry in enumerate(curves[training][model]):
                 steps, loss = np.asarray(entry["step"], float), np.asarray(entry["loss"], float)
