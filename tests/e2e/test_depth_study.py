@@ -13,15 +13,18 @@ import numpy as np
 from conftest import CONFIGS, HANG_GUARD, SANITIZED, STATISTICS, export, icl, sized
 
 QUICK = CONFIGS.parents[2] / "jobs" / "configs" / "depth-quick.toml"
-# Under --sanitize (training several times slower): 2 seeds instead of 3, same grid and steps.
+# Under --sanitize (training several times slower): 2 seeds instead of 3 and a third of the steps,
+# same grid, models and rungs.
 REPLICATES = 2 if SANITIZED else 3
+SHORTER = [("min_steps = 400", "min_steps = 150"), ("max_steps = 1200", "max_steps = 450"),
+           ("decay_every = 600", "decay_every = 225")] if SANITIZED else []
 
 
 def test_reduced_depth_study_end_to_end(binary, tmp_path):
     out = tmp_path / "depth.h5"
     # Under --sanitize: a twentieth of the prompts, same grid and training. (Fewer Adam steps leave
     # the deep models untrained, their risks astronomic, and the report's figures slow to draw.)
-    config = sized(QUICK, tmp_path, replace=[("replicates = 3", f"replicates = {REPLICATES}")])
+    config = sized(QUICK, tmp_path, replace=[("replicates = 3", f"replicates = {REPLICATES}"), *SHORTER])
     icl("run", config, "-o", out, "--progress", "off", "--threads", 1, ranks=2, timeout=600)
     rows = list(csv.DictReader(io.StringIO(export(out))))
     models = {r["model"] for r in rows}
@@ -90,11 +93,20 @@ def test_statistics_code_recovers_a_closed_form_gap_from_the_file(binary, tmp_pa
     from icl_analysis.load import load, tidy
     out = tmp_path / "gap.h5"
     config = tmp_path / "gap.toml"
-    config.write_text(QUICK.read_text().replace('model = ["lsa", "lsa-1", "lsa-2", "lsa-2-gd", "softmax-2-2"]',
-                                                'model = ["lsa"]').replace("replicates = 3", "replicates = 1")
-                      .replace('strategy = "halving"', 'strategy = "grid"').replace("eta = 3\n", "")
-                      .replace("min_steps = 400\n", "").replace("max_steps = 1200\n", "")
-                      .replace("prompts = 4000", "prompts = 20000"))
+    config.write_text("""
+[study]
+name = "planted-gap"
+seed = 20231101
+prompts = 20000
+[grid]
+d = [5]
+N = [10]
+M = [25]
+covariance = ["identity"]
+shift = ["test-cov=identity"]
+[evaluation]
+predictors = ["lsa", "lsa-theory", "ols", "zero"]
+""")
     icl("run", config, "-o", out, "--progress", "off", timeout=600)
     t = tidy(load(out))
     rows = lambda p: (t["predictor"] == p) & (t["M"] == 25) & (t["covariance"] == "identity") & \
