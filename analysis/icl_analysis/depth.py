@@ -6,6 +6,7 @@ import re
 import numpy as np
 
 from .figures import _log_ticks, _save, _select, plt
+from .sweep import _group
 
 _DEEP = re.compile(r"^lsa-(\d+)$")
 
@@ -165,7 +166,6 @@ def training_curves(models, winners, folder, name):
     winner (`winners`: {group: training label}), against step, with the loss of the hand-built
     L-step preconditioned-GD weights (held-out prompts) dashed in the same colour: has training
     levelled off, and where relative to what the construction gives?"""
-    from .sweep import _group
     curves = {}
     for entry in models.values():
         attrs = entry["attrs"]

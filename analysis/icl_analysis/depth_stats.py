@@ -207,13 +207,12 @@ def _depth_of(model):
     return int(found[0]) if found else 1
 
 
-def gap_rows(t, models, draws=4000, seed=0):
+def gap_rows(t, draws=4000, seed=0):
     """Per training law, test law, regime (M <= N, M > N) and model: the gap to OLS relative to
     the zero predictor averaged over the regime's M values, its statistic over replicates (the
     median where the errors are heavy-tailed, else the mean), a 95% interval, and the difference
     to ZFB's one layer with its interval and verdict. L-step preconditioned GD (pgd-L, tuned on the
-    training law) comes as a model of one replicate."""
-    t = winners_only(t, models)
+    training law) comes as a model of one replicate. t: winners_only of a tidy table."""
     names = deep_models(t)
     if "lsa" not in names:
         return []
@@ -264,11 +263,11 @@ def gap_rows(t, models, draws=4000, seed=0):
     return rows
 
 
-def exponent_rows(t, models, draws=4000, seed=0):
+def exponent_rows(t, draws=4000, seed=0):
     """Per training law and model: the local exponent of error / zero-risk against the test
     covariance's scale c (random-cov-scale=c, the two largest c) at the largest M <= N, with its
-    interval, beside the limits the polynomial degree predicts (predicted_exponents) and a verdict."""
-    t = winners_only(t, models)
+    interval, beside the limits the polynomial degree predicts (predicted_exponents) and a verdict.
+    t: winners_only of a tidy table."""
     scaled = {s: float(s.split("=")[1]) for s in set(t["shift"]) if s.startswith("random-cov-scale=")}
     names = deep_models(t)
     if len(scaled) < 2 or "lsa" not in names:

@@ -127,7 +127,8 @@ def markdown_table(rows, columns):
     return "\n".join(lines)
 
 
-def make_figures(t, fits, models, folder):
+def make_figures(t, fits, models, folder, depth_means=None):
+    """`depth_means`: the depth study's winners, replicates averaged (depth_stats), if any."""
     made = []
     lsa = "lsa" if (t["predictor"] == "lsa").any() else "lsa-theory"
     none = t["shift"] == "none"
@@ -166,11 +167,9 @@ def make_figures(t, fits, models, folder):
                      figures.random_covariance_panels(t, folder, "random_covariance", d, tests, limits)))
     if models:
         made.append(("training trajectories", figures.training_trajectories(models, folder, "training")))
-    if depth.depths(t) or depth.softmax_models(t):
-        # A sweep: each group's winner, its replicates averaged (error bars over replicates).
-        shown = depth_stats.replicate_means(depth_stats.winners_only(t, models)) if models else t
+    if depth_means is not None:
         made.append(("deeper models across random covariances (ZFB Figure 1 with depth)",
-                     depth.depth_panels(shown, folder, "depth")))
+                     depth.depth_panels(depth_means, folder, "depth")))
         if models and any("reference_loss" in e["attrs"] and "step" in e for e in models.values()):
             made.append(("deeper models' training curves",
                          depth.training_curves(models, depth_stats.winner_labels(models), folder,
@@ -237,7 +236,12 @@ def write_report(path, folder):
                          "stderr", "theory", "z", "flagged", "heavy_tailed"]
     write_csv(os.path.join(folder, "agreement.csv"), agreement_rows, agreement_columns)
     figures.PROBLEMS.clear()
-    made = make_figures(t, fits, models, folder)
+    # The depth study's view: each group's winner with all its replicates (every row outside a
+    # sweep), and those replicates averaged (error bars over replicates) for the figure and table.
+    depth_rows = (depth_stats.winners_only(t, models)
+                  if depth.depths(t) or depth.softmax_models(t) else None)
+    depth_means = depth_stats.replicate_means(depth_rows) if depth_rows is not None else None
+    made = make_figures(t, fits, models, folder, depth_means)
     if len(z):
         made.append(("agreement histogram", figures.z_histogram(z, folder, "agreement")))
     grid_lines, grid_figures = grid_section(t, folder)
@@ -280,8 +284,8 @@ def write_report(path, folder):
                   "More prompts per point serve them.", ""]
     if flagged:
         lines += [markdown_table(flagged[:50], agreement_columns), ""]
-    if depth.depths(t) or depth.softmax_models(t):
-        lines += depth_section(t, models, folder)
+    if depth_rows is not None:
+        lines += depth_section(depth_rows, depth_means, models, folder)
     if sweep.is_sweep(models):
         lines += sweep_section(path, models, data["predictors"], folder)
     lines += grid_lines
@@ -303,23 +307,23 @@ def write_report(path, folder):
     return os.path.join(folder, "report.md")
 
 
-def depth_section(t, models, folder):
+def depth_section(winners, shown, models, folder):
     """Deeper models across random covariances: the winners' gap to OLS with intervals over seeds
     and prompts (M <= N and M > N apart), the growth with the covariance's scale against the
-    polynomial degree, the training against the hand-built GD weights, and the answer in words."""
-    shown = depth_stats.replicate_means(depth_stats.winners_only(t, models)) if models else t
+    polynomial degree, the training against the hand-built GD weights, and the answer in words.
+    `winners`: depth_stats.winners_only of the tidy table; `shown`: its replicate_means."""
     summary_rows, summary = depth.depth_summary(shown)
     columns = ["training", "test", "M", "lsa"] + [f"lsa-{k}" for k in depth.depths(shown)] + \
         depth.softmax_models(shown) + [f"pgd-{k}" for k in depth.depths(shown)]
     write_csv(os.path.join(folder, "depth.csv"), summary_rows, columns)
     lines = ["## Beyond the paper: deeper models across random covariances", ""]
-    gaps = depth_stats.gap_rows(t, models) if models else []
+    gaps = depth_stats.gap_rows(winners) if models else []
     if not gaps:
         return lines + ["Gap to OLS relative to the zero predictor, (risk − risk_OLS) / risk_zero, at the "
                         "largest M (lsa: ZFB's one layer by gradient flow; lsa-L: L layers by Adam; pgd-L: L "
                         "steps of preconditioned gradient descent with a step tuned on the training law).", "",
                         markdown_table(summary_rows, columns), "", summary, ""]
-    exponents = depth_stats.exponent_rows(t, models)
+    exponents = depth_stats.exponent_rows(winners)
     trainings = depth_stats.training_rows(models)
     gap_columns = ["training", "test", "regime", "M", "model", "replicates", "statistic", "gap",
                    "gap_lo", "gap_hi", "vs_one_layer", "vs_lo", "vs_hi", "verdict"]

@@ -12,9 +12,7 @@ PromptLaw GridPoint::test_law(std::uint64_t seed) const {
 }
 
 PromptLaw GridPoint::training_law() const {
-  PromptLaw law(*inputs, task_law.noise_std);
-  law.task = task_law;
-  return law;
+  return PromptLaw::unshifted(*inputs, task_law);
 }
 
 std::uint64_t GridPoint::tuning_address() const {

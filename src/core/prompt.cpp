@@ -40,10 +40,15 @@ Eigen::MatrixXd garg_transform(const Covariance& covariance, const Shift& shift,
 
 }  // namespace
 
+PromptLaw PromptLaw::unshifted(const Covariance& covariance, const Task& task) {
+  PromptLaw law(covariance, task.noise_std);
+  law.task = task;
+  return law;
+}
+
 PromptLaw PromptLaw::shifted(const Covariance& training, const Shift& shift, std::uint64_t seed,
                              const Task& task) {
-  PromptLaw law(training, task.noise_std);
-  law.task = task;
+  PromptLaw law = unshifted(training, task);
   const int dim = training.dim();
   switch (shift.kind) {
     case ShiftKind::none:

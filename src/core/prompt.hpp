@@ -46,6 +46,8 @@ struct PromptLaw {
   /// skewed and half-subspace. Throws ConfigError for a shift spec that does not fit.
   static PromptLaw shifted(const Covariance& training, const Shift& shift, std::uint64_t seed,
                            const Task& task = Task());
+  /// Inputs from `covariance`, labels by `task` (its noise included): a training law.
+  static PromptLaw unshifted(const Covariance& covariance, const Task& task);
 
   Covariance inputs;                           ///< law of x_1 … x_n (and of x_q unless set below)
   std::optional<Covariance> query_covariance;  ///< a separate law of x_q

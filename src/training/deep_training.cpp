@@ -68,15 +68,14 @@ std::string stack_name(const SoftmaxParameters& p) {
   return "softmax-" + std::to_string(p.depth()) + "-" + std::to_string(p.heads);
 }
 
+/// A whole run from a started state (start_stack, or lsa-L-gd's hand-built weights).
 template <typename Parameters>
-TrainingResult<Parameters> train_stack(const PromptLaw& law, int train_length,
-                                       Parameters parameters, const DeepTrainingOptions& options,
+TrainingResult<Parameters> train_stack(MinibatchState<Parameters> state, const PromptLaw& law,
+                                       int train_length, const DeepTrainingOptions& options,
                                        std::uint64_t seed, std::uint64_t setting) {
-  const std::string name = stack_name(parameters);
-  auto state = start_stack(std::move(parameters), options, seed, setting);
   TrainingResult<Parameters> result;
-  advance_stack(state, options.steps, law, train_length, name, options, seed, setting, result.steps,
-                result.losses);
+  advance_stack(state, options.steps, law, train_length, stack_name(state.parameters), options,
+                seed, setting, result.steps, result.losses);
   result.parameters = std::move(state.parameters);
   return result;
 }
@@ -86,19 +85,15 @@ TrainingResult<Parameters> train_stack(const PromptLaw& law, int train_length,
 DeepTrainingResult train_deep_lsa(const PromptLaw& law, int train_length, int depth,
                                   const DeepTrainingOptions& options, std::uint64_t seed,
                                   std::uint64_t setting, const DeepLsaParameters* initial) {
-  auto state = start_deep_lsa(law.dim(), depth, options, seed, setting, initial);
-  DeepTrainingResult result;
-  advance_stack(state, options.steps, law, train_length, stack_name(state.parameters), options,
-                seed, setting, result.steps, result.losses);
-  result.parameters = std::move(state.parameters);
-  return result;
+  return train_stack(start_deep_lsa(law.dim(), depth, options, seed, setting, initial), law,
+                     train_length, options, seed, setting);
 }
 
 SoftmaxTrainingResult train_softmax_attention(const PromptLaw& law, int train_length, int depth,
                                               int heads, const DeepTrainingOptions& options,
                                               std::uint64_t seed, std::uint64_t setting) {
-  return train_stack(law, train_length, SoftmaxParameters::zero(law.dim(), depth, heads), options,
-                     seed, setting);
+  return train_stack(start_softmax_attention(law.dim(), depth, heads, options, seed, setting), law,
+                     train_length, options, seed, setting);
 }
 
 MinibatchState<DeepLsaParameters> start_deep_lsa(int dim, int depth,

@@ -103,8 +103,7 @@ void advance_deep(ModelRecord& model, MinibatchState<Parameters> state, bool res
                   const TrainingSetting& setting, const DeepTrainingOptions& options,
                   std::uint64_t seed, std::uint32_t until) {
   if (resumed) load_state(model, state);
-  PromptLaw law(*setting.inputs, setting.task_law.noise_std);
-  law.task = setting.task_law;
+  const PromptLaw law = PromptLaw::unshifted(*setting.inputs, setting.task_law);
   std::vector<double>& steps = model.curves["step"];
   advance_deep_model(state, until, law, static_cast<int>(setting.train_length), options, seed,
                      setting.random_address, steps, model.loss);

@@ -72,9 +72,7 @@ ModelRecord train_model(const TrainingSetting& setting, const TrainingConfig& tr
   ModelRecord model = untrained_record(setting, training);
   const int dim = setting.dim;
   if (const ModelSpec& spec = setting.model_spec; spec.depth > 0) {
-    const Task& task = setting.task_law;
-    PromptLaw law(covariance, task.noise_std);
-    law.task = task;
+    const PromptLaw law = PromptLaw::unshifted(covariance, setting.task_law);
     auto store = [&](const auto& trained) {
       store_weights(model, trained.parameters);
       model.loss = trained.losses;
@@ -193,9 +191,8 @@ namespace {
 template <typename Predict>
 std::pair<double, double> held_out_loss(const TrainingSetting& setting, std::uint64_t seed,
                                         std::uint32_t prompts, const Predict& predict) {
-  PromptLaw law(*setting.inputs, setting.task_law.noise_std);
-  law.task = setting.task_law;
-  const PromptSampler sampler(law, setting.train_length);
+  const PromptSampler sampler(PromptLaw::unshifted(*setting.inputs, setting.task_law),
+                              setting.train_length);
   const std::uint64_t address = setting.random_address ^ stable_hash("validation");
   constexpr std::uint32_t block = 256;
   const std::uint32_t blocks = (prompts + block - 1) / block;
@@ -241,10 +238,9 @@ ReferenceWeights reference_weights(const TrainingSetting& setting, std::uint64_t
       training_preconditioner(*setting.inputs, setting.train_length);
   ReferenceWeights reference;
   if (setting.model_spec.depth > 0) {
-    PromptLaw law(*setting.inputs, setting.task_law.noise_std);
-    law.task = setting.task_law;
     reference.step =
-        tune_gradient_step(law, setting.train_length, preconditioner, steps, seed,
+        tune_gradient_step(PromptLaw::unshifted(*setting.inputs, setting.task_law),
+                           setting.train_length, preconditioner, steps, seed,
                            step_tuning_address(setting.dim, setting.train_length,
                                                setting.covariance, setting.task, steps));
   }

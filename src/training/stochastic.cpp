@@ -47,9 +47,7 @@ void advance_stochastic(MinibatchState<LsaParameters>& state, std::uint32_t unti
   const int dim = covariance.dim();
   const Eigen::MatrixXd target = ReducedLoss(covariance, train_length).target();
   const double target_norm = target.norm();
-  PromptLaw law(covariance, task.noise_std);
-  law.task = task;
-  const PromptSampler sampler(law, train_length);
+  const PromptSampler sampler(PromptLaw::unshifted(covariance, task), train_length);
   MinibatchRun run;
   run.chunk_size = 32;
   run.record_every = options.record_every > 0 ? options.record_every
