@@ -140,3 +140,16 @@ def test_a_model_whose_every_candidate_diverged_is_reported_not_dropped():
     # Negative control: with one candidate finite in every replicate there is a winner.
     models["c1"]["attrs"]["validation_loss"], models["c0"]["attrs"]["validation_loss"] = 0.4, 0.45
     assert "No winner" not in ds.statement([], [], ds.training_rows(models))
+
+
+def test_gd_start_verdict_kept_improved_or_left():
+    def models_with(losses):
+        return {f"r{i}": {"attrs": {"d": 5, "N": 10, "covariance": "identity", "task": "linear",
+                                    "model": "lsa-2-gd", "training": "", "replicate": i,
+                                    "validation_loss": loss, "validation_stderr": 0.01,
+                                    "reference_loss": 1.0, "reference_stderr": 0.01}}
+                for i, loss in enumerate(losses)}
+    verdict = lambda losses: ds.training_rows(models_with(losses))[0]["from_gd_weights"]  # noqa: E731
+    assert verdict([1.0, 1.01, 0.99]) == "kept their loss"
+    assert verdict([0.5, 0.6, 0.55]) == "improved on them"
+    assert verdict([1.5, 1.4, 1.6]) == "left them for a worse loss"
