@@ -3,6 +3,7 @@
 /// one line on stderr.
 #include "cli/commands.hpp"
 #include "core/errors.hpp"
+#include "core/philox_blocks.hpp"
 #include "parallel/communicator.hpp"
 #include "study/provenance.hpp"
 
@@ -63,11 +64,13 @@ int main(int argc, char** argv) {
   std::optional<icl::MpiSession> mpi;
   icl::CommandContext context;
   context.with_world = [&](const std::function<int(const icl::Communicator&)>& body) {
+    if (!icl::launched_by_mpi()) return body(icl::Communicator::serial());
     mpi.emplace(argc, argv);
     const icl::Communicator world(MPI_COMM_WORLD);
     return body(world);
   };
   try {
+    icl::active_philox_path();  // a bad ICL_PHILOX_PATH stops here, before any work
     for (auto& [command, action] : actions)
       if (command->parsed()) return action(context);
     return icl::exit_code::bad_input;

@@ -4,6 +4,7 @@
 
 #include <Eigen/QR>
 
+#include <algorithm>
 #include <cmath>
 #include <numbers>
 #include <string>
@@ -19,26 +20,22 @@ std::uint64_t stable_hash(std::string_view text) noexcept {
   return hash;
 }
 
-RandomStream::RandomStream(std::uint64_t seed, const StreamAddress& address) {
-  key_ = {{static_cast<std::uint32_t>(seed), static_cast<std::uint32_t>(seed >> 32)}};
-  counter_ = {{static_cast<std::uint32_t>(address.point),
+RandomStream::RandomStream(std::uint64_t seed, const StreamAddress& address)
+    : key_{static_cast<std::uint32_t>(seed), static_cast<std::uint32_t>(seed >> 32)},
+      counter_{static_cast<std::uint32_t>(address.point),
                static_cast<std::uint32_t>(address.point >> 32), address.prompt,
-               static_cast<std::uint32_t>(address.stream) << 24}};
-}
+               static_cast<std::uint32_t>(address.stream) << 24} {}
 
 void RandomStream::refill() {
   if (block_ >= max_blocks)
     throw NumericalError("random stream exhausted: more than " + std::to_string(max_blocks) +
                          " Philox blocks requested from one (point, prompt, stream)");
-  r123::Philox4x32::ctr_type counter = counter_;
-  counter[3] |= block_++;
-  words_ = r123::Philox4x32()(counter, key_);
-  next_word_ = 0;
-}
-
-std::uint32_t RandomStream::bits() {
-  if (next_word_ >= 4) refill();
-  return words_[next_word_++];
+  const std::uint32_t count = std::min(ahead_, max_blocks - block_);
+  philox_blocks(active_philox_path(), key_, counter_, block_, static_cast<int>(count), words_);
+  block_ += count;
+  ahead_ = std::min<std::uint32_t>(2 * ahead_, buffer_blocks);
+  next_ = 0;
+  end_ = 4 * count;
 }
 
 double RandomStream::uniform() {
@@ -46,16 +43,6 @@ double RandomStream::uniform() {
   const std::uint64_t low = bits() >> 6;   // 26 bits
   // (k + 0.5) / 2^53 for k in [0, 2^53): never 0 or 1, so log(u) is always finite.
   return (static_cast<double>((high << 26) | low) + 0.5) * 0x1.0p-53;
-}
-
-std::uint64_t RandomStream::bits64() {
-  if (next_word_ >= 3) {  // a draw never straddles two blocks
-    refill();
-  }
-  const std::uint64_t low = words_[next_word_];
-  const std::uint64_t high = words_[next_word_ + 1];
-  next_word_ += 2;
-  return (high << 32) | low;
 }
 
 namespace {
@@ -93,9 +80,17 @@ const ZigguratLayers& ziggurat_layers() {
   return zigg;
 }
 
-double RandomStream::normal() {
+namespace detail {
+const ZigguratFastPath ziggurat_fast_path = [] {
+  ZigguratFastPath fast{};
+  for (int i = 0; i < ZigguratLayers::count; ++i) fast.scaled_width[i] = zigg.x[i] * 0x1.0p-53;
+  for (int i = 0; i <= ZigguratLayers::count; ++i) fast.width[i] = zigg.x[i];
+  return fast;
+}();
+}  // namespace detail
+
+double RandomStream::normal_beyond_fast_path(std::uint64_t draw) {
   while (true) {
-    const std::uint64_t draw = bits64();
     const unsigned layer = static_cast<unsigned>(draw & 0xffu);
     const double sign = (draw & 0x100u) ? -1.0 : 1.0;
     const double x = static_cast<double>(draw >> 11) * 0x1.0p-53 * zigg.x[layer];
@@ -112,6 +107,7 @@ double RandomStream::normal() {
     // The wedge: a uniform height in the layer, accepted under the curve.
     const double height = zigg.f[layer] + uniform() * (zigg.f[layer + 1] - zigg.f[layer]);
     if (height < half_gaussian(x)) return sign * x;
+    draw = bits64();
   }
 }
 

@@ -9,6 +9,12 @@
 
 namespace icl {
 
+/// Whether this process was started by an MPI launcher (mpirun, mpiexec, srun): one of the
+/// variables Open MPI, PMI, PMIx or Slurm put in each launched process's environment is set. A
+/// plain `icl-study run` is not, and runs without initialising MPI: as a one-rank world it needs
+/// no peers, and Open MPI's singleton start (it spawns a daemon) costs about 0.35 s per command.
+bool launched_by_mpi();
+
 class MpiSession {
  public:
   MpiSession(int& argc, char**& argv);
@@ -25,6 +31,9 @@ struct Envelope {
 class Communicator {
  public:
   explicit Communicator(MPI_Comm comm);
+  /// A world of one rank without MPI: collectives return their input, and there is nobody to
+  /// send to or receive from (doing so is an internal error).
+  static Communicator serial();
   int rank() const { return rank_; }
   int size() const { return size_; }
 
@@ -37,7 +46,8 @@ class Communicator {
   int all_min(int value) const;
 
  private:
-  MPI_Comm comm_;
+  Communicator() = default;
+  MPI_Comm comm_ = MPI_COMM_NULL;  ///< MPI_COMM_NULL for the serial world
   int rank_ = 0, size_ = 1;
 };
 

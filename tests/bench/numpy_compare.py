@@ -4,9 +4,11 @@ risks (README "Performance", issue 9b and 9.4).
     /usr/bin/python3 tests/bench/numpy_compare.py [build/bin/icl-study]
 
 Cell: lsa-theory + gd1 + zero at d = 20, N = 40, covariance power:1 (Λ_i ∝ 1/i, trace d), M = 40
-and M = 640; one thread each (OMP/OpenBLAS pinned to 1), the same number of prompts. Prints, per
-cell: prompts per second of NumPy, of icl-study's plain sampler and of its sufficient-statistic
-sampler (whole program, wall time), the ratios, the estimates with their standard errors next to
+and M = 640; one thread each (OMP/OpenBLAS pinned to 1), the same number of prompts, the median of three rounds. Both sides
+are timed as whole programs, wall time from start to exit: `icl-study run` (configuration, run,
+result file), and a Python process that imports NumPy and runs the estimator. Prints, per cell:
+prompts per second of NumPy, of icl-study's plain sampler and of its sufficient-statistic
+sampler, the ratios, the estimates with their standard errors next to
 the closed form, and the time each needs to reach a 0.1% relative standard error on lsa-theory
 (from the measured per-prompt variance and rate)."""
 import os
@@ -14,6 +16,7 @@ import os
 os.environ.setdefault("OMP_NUM_THREADS", "1")
 os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 
+import json
 import subprocess
 import sys
 import tempfile
@@ -25,6 +28,7 @@ import numpy as np
 D, N = 20, 40
 PROMPTS = {40: 200_000, 640: 20_000}
 BATCH = 2000
+REPEATS = 3
 
 
 def covariance():
@@ -81,6 +85,17 @@ predictors = ["lsa-theory", "gd1", "zero"]
 """
 
 
+def numpy_program(m, prompts):
+    """numpy_estimate as a whole program: a fresh interpreter that imports NumPy (this file) and
+    runs it. Returns the wall time and the estimates."""
+    start = time.perf_counter()
+    out = subprocess.run([sys.executable, __file__, "--numpy", str(m), str(prompts)], check=True,
+                         capture_output=True, text=True).stdout
+    seconds = time.perf_counter() - start
+    mean, se, variance = (np.array(v) for v in json.loads(out))
+    return seconds, mean, se, variance
+
+
 def icl_estimate(binary, m, prompts, sampler, folder):
     config = folder / f"{sampler}-{m}.toml"
     config.write_text(CONFIG.format(prompts=prompts, sampler=sampler, m=m))
@@ -104,13 +119,17 @@ def main(binary):
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
         for m, prompts in PROMPTS.items():
-            start = time.perf_counter()
-            np_mean, np_se, np_var = numpy_estimate(m, prompts)
-            np_seconds = time.perf_counter() - start
-            plain = icl_estimate(binary, m, prompts, "plain", folder)
-            sufficient = icl_estimate(binary, m, prompts, "sufficient", folder)
-            rate = {"numpy": prompts / np_seconds, "plain": prompts / plain[0],
-                    "sufficient": prompts / sufficient[0]}
+            # REPEATS rounds, the three programs one after another in each, and the median time
+            # of each: a shared machine's slow spells hit all three alike.
+            times = {"numpy": [], "plain": [], "sufficient": []}
+            for _ in range(REPEATS):
+                np_seconds, np_mean, np_se, np_var = numpy_program(m, prompts)
+                plain = icl_estimate(binary, m, prompts, "plain", folder)
+                sufficient = icl_estimate(binary, m, prompts, "sufficient", folder)
+                for name, seconds in (("numpy", np_seconds), ("plain", plain[0]),
+                                      ("sufficient", sufficient[0])):
+                    times[name].append(seconds)
+            rate = {name: prompts / float(np.median(t)) for name, t in times.items()}
             print(f"\nM = {m}, {prompts} prompts")
             print(f"  prompts/s: numpy {rate['numpy']:.0f}, icl-study plain {rate['plain']:.0f} "
                   f"({rate['plain'] / rate['numpy']:.1f}x numpy), sufficient {rate['sufficient']:.0f} "
@@ -134,4 +153,7 @@ def main(binary):
 
 
 if __name__ == "__main__":
-    main(sys.argv[1] if len(sys.argv) > 1 else "build/bin/icl-study")
+    if len(sys.argv) == 4 and sys.argv[1] == "--numpy":
+        print(json.dumps([v.tolist() for v in numpy_estimate(int(sys.argv[2]), int(sys.argv[3]))]))
+    else:
+        main(sys.argv[1] if len(sys.argv) > 1 else "build/bin/icl-study")

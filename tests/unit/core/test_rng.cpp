@@ -210,8 +210,9 @@ BOOST_AUTO_TEST_CASE(gamma_moments) {
 }
 
 BOOST_AUTO_TEST_CASE(batched_philox_equals_random123_block_by_block) {
-  // The stream computes 8 blocks at a time; its words must be Random123's Philox4x32-10 of the
-  // counters (point lo, point hi, prompt, stream << 24 | block) for block = 0, 1, 2, ...
+  // The stream computes up to 16 blocks at a time on the widest path this CPU runs; its words must
+  // be Random123's Philox4x32-10 of the counters (point lo, point hi, prompt, stream << 24 | block)
+  // for block = 0, 1, 2, ... (40 blocks: the refills of 1, 2, 4, 8 and 16 blocks, and a 17th).
   const std::uint64_t seed = 0x0123456789abcdefull, point = 0xfedcba9876543210ull;
   RandomStream random(seed, {point, 77, Stream::query});
   r123::Philox4x32 philox;
@@ -223,5 +224,90 @@ BOOST_AUTO_TEST_CASE(batched_philox_equals_random123_block_by_block) {
          (static_cast<std::uint32_t>(Stream::query) << 24) | block}};
     const auto expected = philox(counter, key);
     for (int word = 0; word < 4; ++word) BOOST_TEST(random.bits() == expected[word]);
+  }
+}
+
+BOOST_AUTO_TEST_CASE(every_philox_path_gives_random123s_words) {
+  // Each instruction-set path this CPU runs, at every count from 1 to 40 (whole and partial vector
+  // groups), from several first blocks, with all counter and key bits in play.
+  const PhiloxKey key = {0x89abcdefu, 0x01234567u};
+  const PhiloxCounter counter = {0xdeadbeefu, 0xfedcba98u, 0x7654321u, 5u << 24};
+  const r123::Philox4x32 philox;
+  const auto paths = available_philox_paths();
+  BOOST_TEST_MESSAGE("paths on this CPU: " << paths.size());
+  BOOST_TEST((paths.front() == PhiloxPath::scalar));
+  for (PhiloxPath path : paths)
+    for (std::uint32_t first : {0u, 1u, 13u, (1u << 24) - 64}) {
+      for (int count = 1; count <= 40; ++count) {
+        std::vector<std::uint32_t> words(4 * count + 4, 0xa5a5a5a5u);
+        philox_blocks(path, key, counter, first, count, words.data());
+        for (int block = 0; block < count; ++block) {
+          const auto expected = philox({{counter[0], counter[1], counter[2],
+                                         counter[3] | (first + static_cast<std::uint32_t>(block))}},
+                                       {{key[0], key[1]}});
+          for (int w = 0; w < 4; ++w)
+            BOOST_TEST(words[4 * block + w] == expected[w],
+                       philox_path_name(path) << " first " << first << " count " << count
+                                              << " block " << block << " word " << w);
+        }
+        // Nothing is written past the last block.
+        for (int w = 0; w < 4; ++w) BOOST_TEST(words[4 * count + w] == 0xa5a5a5a5u);
+      }
+    }
+}
+
+BOOST_AUTO_TEST_CASE(a_wrong_philox_block_is_caught) {
+  // Negative control for the test above: a counter off by one block gives other words.
+  std::uint32_t right[4], wrong[4];
+  philox_blocks(PhiloxPath::scalar, {1, 2}, {3, 4, 5, 0}, 7, 1, right);
+  philox_blocks(PhiloxPath::scalar, {1, 2}, {3, 4, 5, 0}, 8, 1, wrong);
+  BOOST_TEST(!std::equal(right, right + 4, wrong));
+}
+
+BOOST_AUTO_TEST_CASE(draws_of_mixed_width_follow_the_block_layout) {
+  // 32- and 64-bit draws interleaved, across many refills: a 64-bit draw takes two consecutive
+  // words of one block and skips the last word of a block when it would straddle two.
+  const std::uint64_t seed = 99;
+  const StreamAddress address{stable_hash("mixed"), 4, Stream::noise};
+  RandomStream random(seed, address);
+  std::vector<std::uint32_t> words(4 * 200);
+  philox_blocks(
+      PhiloxPath::scalar, {static_cast<std::uint32_t>(seed), 0},
+      {static_cast<std::uint32_t>(address.point), static_cast<std::uint32_t>(address.point >> 32),
+       address.prompt, static_cast<std::uint32_t>(Stream::noise) << 24},
+      0, 200, words.data());
+  std::size_t position = 0;
+  for (int i = 0; i < 300; ++i) {
+    if (i % 3 == 0) {
+      BOOST_TEST(random.bits() == words[position]);
+      ++position;
+    } else {
+      if (position % 4 == 3) ++position;
+      const std::uint64_t expected =
+          words[position] | static_cast<std::uint64_t>(words[position + 1]) << 32;
+      BOOST_TEST(random.bits64() == expected);
+      position += 2;
+    }
+  }
+}
+
+BOOST_AUTO_TEST_CASE(normals_in_an_array_equal_normals_one_by_one) {
+  // fill_normals, fill_normal on a matrix, and normal() give the same numbers, over streams long
+  // enough to take the ziggurat's wedges and tail many times, and after an odd number of words.
+  for (std::uint32_t prompt = 0; prompt < 20; ++prompt) {
+    const StreamAddress address{stable_hash("fill"), prompt, Stream::inputs};
+    RandomStream one(5, address), array(5, address), matrix(5, address);
+    if (prompt % 2 == 1) {
+      one.bits();
+      array.bits();
+      matrix.bits();
+    }
+    std::vector<double> expected(5000), filled(5000);
+    for (auto& value : expected) value = one.normal();
+    array.fill_normals(filled.data(), filled.size());
+    Eigen::MatrixXd as_matrix(50, 100);
+    matrix.fill_normal(as_matrix);
+    BOOST_TEST(filled == expected);
+    BOOST_TEST(std::equal(expected.begin(), expected.end(), as_matrix.data()));
   }
 }
