@@ -3,10 +3,11 @@
 # (apt is skipped entirely when all are present), then configure and build into build/.
 # Idempotent: a second run only rebuilds what changed.
 #
-#   jobs/setup.sh [--build-dir DIR] [--build-type Release|Debug|RelWithDebInfo] [--tests]
+#   jobs/setup.sh [--build-dir DIR] [--build-type Release|Debug|RelWithDebInfo] [--tests] [--bench]
 #   --tests also installs what only the test suite needs (a local Slurm cluster: slurm-wlm, munge;
 #           Lmod and pip, which the installation test uses; Jupyter for the starter notebook's;
 #           Chromium, which renders the HTML report)
+#   --bench also installs PyTorch (python3-torch), the reference of tests/bench/torch_compare.py
 #   --sanitizers also installs clang and its runtimes (libFuzzer, OpenMP) for tests/run.sh --sanitize
 set -euo pipefail
 
@@ -16,6 +17,7 @@ build_type=Release
 extra_cmake=()
 with_tests=0
 with_sanitizers=0
+with_bench=0
 while [[ $# -gt 0 ]]; do
   case "$1" in
     --build-dir) build_dir=$2; shift 2 ;;
@@ -23,6 +25,7 @@ while [[ $# -gt 0 ]]; do
     --cmake-arg) extra_cmake+=("$2"); shift 2 ;;
     --tests) with_tests=1; shift ;;
     --sanitizers) with_sanitizers=1; shift ;;
+    --bench) with_bench=1; shift ;;
     *) echo "jobs/setup.sh: unknown argument '$1'" >&2; exit 2 ;;
   esac
 done
@@ -39,6 +42,7 @@ packages=(
 [[ $with_tests == 1 ]] && packages+=(slurm-wlm slurmctld slurmd slurm-client munge
   lmod python3-pip python3-setuptools python3-wheel jupyter-nbconvert python3-ipykernel chromium)
 [[ $with_sanitizers == 1 ]] && packages+=(clang libclang-rt-14-dev libomp-14-dev)
+[[ $with_bench == 1 ]] && packages+=(python3-torch)
 
 missing=()
 for package in "${packages[@]}"; do

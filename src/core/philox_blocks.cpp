@@ -86,8 +86,10 @@ __attribute__((target("avx2"))) void avx2_blocks(const PhiloxKey& key, const Phi
 
 // GCC 12's AVX-512 shift intrinsics start from _mm512_undefined_epi32(), which
 // -Wmaybe-uninitialized reports inside the header; the value is fully overwritten.
+#if defined(__GNUC__) && !defined(__clang__)
 #pragma GCC diagnostic push
 #pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+#endif
 __attribute__((target("avx512f"))) void avx512_blocks(const PhiloxKey& key,
                                                       const PhiloxCounter& counter,
                                                       std::uint32_t first_block, int count,
@@ -140,7 +142,9 @@ __attribute__((target("avx512f"))) void avx512_blocks(const PhiloxKey& key,
   }
 }
 
+#if defined(__GNUC__) && !defined(__clang__)
 #pragma GCC diagnostic pop
+#endif
 
 PhiloxPath choose_path() {
   const char* requested = std::getenv("ICL_PHILOX_PATH");

@@ -3,12 +3,16 @@
 // prints both thread counts side by side in one run; the ratio of their rates is the parallel
 // efficiency (printed as a counter).
 #include "core/covariance.hpp"
+#include "training/deep_training.hpp"
 #include "training/flow.hpp"
 #include "training/stochastic.hpp"
 
 #include <benchmark/benchmark.h>
+#include <immintrin.h>
 #include <omp.h>
 
+#include <chrono>
+#include <iostream>
 #include <map>
 
 using namespace icl;
@@ -45,7 +49,132 @@ static void sgd_steps(benchmark::State& state) {
 }
 BENCHMARK(sgd_steps)->Arg(1)->Arg(2)->Unit(benchmark::kMillisecond)->UseRealTime();
 
+// ---- Training steps per second of every model kind, against the core's floating-point peak ----
+// (issue 21.3; tests/bench/torch_compare.py runs these beside PyTorch implementations.)
+// d = 20, N = 40, Adam, batch 256, one thread, float64, fresh prompts every step (sampling
+// included, as in PyTorch's loop). Flops per prompt are counted from the model's definition
+// (README "Performance"): with p = d + 1 rows, n = N keys and m = n + 1 columns,
+// one forward pass of a linear layer is Z M Zᵀ (2p²n), W^KQ Z, (Z M Zᵀ)(W^KQ Z) and W^PV (…)
+// (2p²m each); a softmax head is W^KQ Z (2p²m), the scores (2pnm), their softmax (about 4nm:
+// subtract, exponentiate, sum, divide), the weighted values (2pnm) and W^PV (2p²m); ZFB's one layer
+// needs only the query column after Z M Zᵀ (2p²n + 6p²). The backward pass is counted as twice
+// the forward, the usual rule for products.
+
+namespace {
+
+constexpr int bench_dim = 20, bench_length = 40, bench_batch = 256, bench_steps = 10;
+
+double flops_per_prompt(int kind, int depth, int heads) {
+  const double p = bench_dim + 1, n = bench_length, m = n + 1;
+  double forward = 0;
+  if (kind == 0) forward = 2 * p * p * n + 6 * p * p;
+  if (kind == 1) forward = depth * (2 * p * p * n + 6 * p * p * m);
+  if (kind == 2) forward = depth * heads * (4 * p * p * m + 4 * p * n * m + 4 * n * m);
+  return 3 * forward;
+}
+
+/// The core's double-precision peak, measured: twelve independent chains of fused multiply-adds
+/// on the widest vectors this CPU has, nothing else in the loop.
+constexpr int peak_chains = 12;
+constexpr long peak_iterations = 20'000'000;
+
+double peak_rate(double seconds, int lanes) {
+  return 2.0 * lanes * peak_chains * static_cast<double>(peak_iterations) / seconds;
+}
+
+__attribute__((target("avx512f"))) double avx512_peak() {
+  __m512d chain[peak_chains];
+  for (auto& c : chain) c = _mm512_set1_pd(1.0);
+  const __m512d scale = _mm512_set1_pd(0.9999999), shift = _mm512_set1_pd(1e-9);
+  const auto start = std::chrono::steady_clock::now();
+  for (long i = 0; i < peak_iterations; ++i)
+    for (auto& c : chain) c = _mm512_fmadd_pd(c, scale, shift);
+  const std::chrono::duration<double> seconds = std::chrono::steady_clock::now() - start;
+  alignas(64) double lanes[8];
+  double sink = 0;
+  for (auto& c : chain) {
+    _mm512_store_pd(lanes, c);
+    sink += lanes[0];
+  }
+  benchmark::DoNotOptimize(sink);
+  return peak_rate(seconds.count(), 8);
+}
+
+__attribute__((target("avx2,fma"))) double avx2_peak() {
+  __m256d chain[peak_chains];
+  for (auto& c : chain) c = _mm256_set1_pd(1.0);
+  const __m256d scale = _mm256_set1_pd(0.9999999), shift = _mm256_set1_pd(1e-9);
+  const auto start = std::chrono::steady_clock::now();
+  for (long i = 0; i < peak_iterations; ++i)
+    for (auto& c : chain) c = _mm256_fmadd_pd(c, scale, shift);
+  const std::chrono::duration<double> seconds = std::chrono::steady_clock::now() - start;
+  alignas(32) double lanes[4];
+  double sink = 0;
+  for (auto& c : chain) {
+    _mm256_store_pd(lanes, c);
+    sink += lanes[0];
+  }
+  benchmark::DoNotOptimize(sink);
+  return peak_rate(seconds.count(), 4);
+}
+
+double core_peak() {
+  static const double peak = __builtin_cpu_supports("avx512f") ? avx512_peak()
+                             : __builtin_cpu_supports("fma")   ? avx2_peak()
+                                                               : 0.0;
+  return peak;
+}
+
+void model_steps(benchmark::State& state) {
+  omp_set_num_threads(1);
+  const int kind = static_cast<int>(state.range(0));
+  const int depth = static_cast<int>(state.range(1)), heads = static_cast<int>(state.range(2));
+  const auto covariance = Covariance::parse("identity", bench_dim, 1);
+  const auto law = PromptLaw::unshifted(covariance, Task());
+  StochasticOptions one_layer;
+  one_layer.optimiser = Optimiser::adam;
+  one_layer.steps = bench_steps;
+  one_layer.batch = bench_batch;
+  one_layer.learning_rate = 1e-4;
+  DeepTrainingOptions deep;
+  deep.steps = bench_steps;
+  deep.batch = bench_batch;
+  deep.learning_rate = 1e-4;
+  deep.warmup_fraction = 0.0;
+  for (auto _ : state) {
+    if (kind == 0)
+      benchmark::DoNotOptimize(train_stochastic(covariance, bench_length, one_layer, 1, 2));
+    if (kind == 1) benchmark::DoNotOptimize(train_deep_lsa(law, bench_length, depth, deep, 1, 2));
+    if (kind == 2)
+      benchmark::DoNotOptimize(
+          train_softmax_attention(law, bench_length, depth, heads, deep, 1, 2));
+  }
+  const double flops = flops_per_prompt(kind, depth, heads);
+  state.counters["steps_per_s"] = benchmark::Counter(
+      static_cast<double>(state.iterations() * bench_steps), benchmark::Counter::kIsRate);
+  state.counters["flops_per_prompt"] = flops;
+  state.counters["flops_per_s"] = benchmark::Counter(
+      static_cast<double>(state.iterations()) * bench_steps * bench_batch * flops,
+      benchmark::Counter::kIsRate);
+  state.counters["peak_flops_per_s"] = core_peak();
+}
+
+}  // namespace
+
+// kind: 0 ZFB's one layer, 1 lsa-L, 2 softmax-L-H.
+BENCHMARK(model_steps)
+    ->ArgNames({"kind", "L", "H"})
+    ->Args({0, 1, 1})
+    ->Args({1, 2, 1})
+    ->Args({1, 4, 1})
+    ->Args({2, 1, 1})
+    ->Args({2, 2, 4})
+    ->Unit(benchmark::kMillisecond)
+    ->UseRealTime();
+
 int main(int argc, char** argv) {
+  std::cout << "core peak (measured, fused multiply-adds, double): " << core_peak() / 1e9
+            << " Gflop/s\n";
   benchmark::Initialize(&argc, argv);
   benchmark::RunSpecifiedBenchmarks();
   benchmark::Shutdown();
