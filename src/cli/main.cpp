@@ -6,6 +6,7 @@
 #include "core/philox_blocks.hpp"
 #include "parallel/communicator.hpp"
 #include "study/provenance.hpp"
+#include "training/batched_gradients.hpp"
 
 #include <CLI/CLI.hpp>
 
@@ -70,7 +71,9 @@ int main(int argc, char** argv) {
     return body(world);
   };
   try {
-    icl::active_philox_path();  // a bad ICL_PHILOX_PATH stops here, before any work
+    // A bad ICL_PHILOX_PATH or ICL_KERNEL_PATH stops here, before any work.
+    icl::active_philox_path();
+    icl::active_kernel_path();
     for (auto& [command, action] : actions)
       if (command->parsed()) return action(context);
     return icl::exit_code::bad_input;

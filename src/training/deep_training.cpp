@@ -3,6 +3,7 @@
 #include "core/checkpoint.hpp"
 #include "core/errors.hpp"
 #include "core/rng.hpp"
+#include "training/batched_gradients.hpp"
 
 #include <string>
 
@@ -14,16 +15,6 @@
 
 namespace icl {
 namespace {
-
-double loss_gradient(const Prompt& prompt, const DeepLsaParameters& parameters,
-                     DeepLsaParameters& gradient) {
-  return deep_lsa_loss_gradient(embed(prompt), prompt.query_label, parameters, gradient);
-}
-
-double loss_gradient(const Prompt& prompt, const SoftmaxParameters& parameters,
-                     SoftmaxParameters& gradient) {
-  return softmax_attention_loss_gradient(embed(prompt), prompt.query_label, parameters, gradient);
-}
 
 template <typename Parameters>
 MinibatchState<Parameters> start_stack(Parameters parameters, const DeepTrainingOptions& options,
@@ -51,8 +42,9 @@ void advance_stack(MinibatchState<Parameters>& state, std::uint32_t until, const
   run.model = name;
   advance_minibatch(
       state, until, PromptSampler(law, train_length), seed, setting, options, run,
-      [](const Prompt& prompt, const Parameters& current, Parameters& gradient) {
-        return loss_gradient(prompt, current, gradient);
+      // Eight prompts at a time on SIMD lanes (training/batched_gradients.hpp): two packs a chunk.
+      [](std::span<const Prompt> prompts, const Parameters& current, Parameters& gradient) {
+        return batched_loss_gradient(prompts, current, gradient);
       },
       [&](std::uint32_t step, double loss, const Parameters&) {
         steps.push_back(step);

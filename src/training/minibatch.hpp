@@ -20,6 +20,7 @@
 #include <span>
 #include <sstream>
 #include <string>
+#include <type_traits>
 #include <utility>
 #include <vector>
 
@@ -103,7 +104,8 @@ struct MinibatchState {
 /// Advance `state` to step `until` (at most options.steps) of the run that `options` describes:
 /// the warm-up and the schedule are those of the whole run, so stopping early and continuing
 /// later changes nothing. `loss_gradient(prompt, parameters, gradient)` adds one prompt's
-/// gradient of ½(ŷ − y)² to `gradient` and returns ½(ŷ − y)²; `record(step, mean loss since the
+/// gradient of ½(ŷ − y)² to `gradient` and returns ½(ŷ − y)² (or, given a span of prompts, does
+/// so for the chunk's prompts in order and returns the sum); `record(step, mean loss since the
 /// last record, parameters)` is called every `run.record_every` steps and after the run's last
 /// step. Throws ConfigError for an impossible budget, NumericalError on divergence, Interrupted
 /// on a stop (core/checkpoint.hpp).
@@ -134,22 +136,44 @@ void advance_minibatch(MinibatchState<Parameters>& state, std::uint32_t until,
   std::uint32_t& steps_since_record = state.steps_since_record;
   const char* activity =
       options.optimiser == Optimiser::adam ? "training (Adam)" : "training (SGD)";
+  // A loss_gradient that takes a whole chunk of prompts (the batched stacks) is called once per
+  // chunk; one that takes a prompt, once per prompt in order.
+  constexpr bool chunk_wise = std::is_invocable_v<const LossGradient&, std::span<const Prompt>,
+                                                  const Parameters&, Parameters&>;
 
   for (std::uint32_t& step = state.step; step < std::min(until, options.steps);) {
     checkpoint(activity, step, options.steps);
-    parallel_for<Prompt>(
-        chunks, LoopSchedule::equal_blocks, [&](std::int64_t chunk, Prompt& prompt) {
-          Parameters& gradient = chunk_gradients[static_cast<std::size_t>(chunk)];
-          set_zero(gradient);
-          double loss = 0.0;
-          const std::uint32_t begin = static_cast<std::uint32_t>(chunk) * run.chunk_size;
-          const std::uint32_t end = std::min(begin + run.chunk_size, options.batch);
-          for (std::uint32_t i = begin; i < end; ++i) {
-            sampler.sample(seed, setting, step * options.batch + i, prompt);
-            loss += loss_gradient(prompt, parameters, gradient);
-          }
-          chunk_losses[static_cast<std::size_t>(chunk)] = loss;
-        });
+    // Chunk c holds the batch's prompts [c · chunk_size, min((c + 1) · chunk_size, batch)).
+    const auto chunk_prompts = [&](std::int64_t chunk) {
+      chunk_gradients[static_cast<std::size_t>(chunk)] = zero;
+      const std::uint32_t begin = static_cast<std::uint32_t>(chunk) * run.chunk_size;
+      return std::pair{begin, std::min(begin + run.chunk_size, options.batch)};
+    };
+    if constexpr (chunk_wise) {
+      parallel_for<std::vector<Prompt>>(
+          chunks, LoopSchedule::equal_blocks,
+          [&](std::int64_t chunk, std::vector<Prompt>& prompts) {
+            const auto [begin, end] = chunk_prompts(chunk);
+            prompts.resize(end - begin);
+            for (std::uint32_t i = begin; i < end; ++i)
+              sampler.sample(seed, setting, step * options.batch + i, prompts[i - begin]);
+            chunk_losses[static_cast<std::size_t>(chunk)] =
+                loss_gradient(std::span<const Prompt>(prompts), std::as_const(parameters),
+                              chunk_gradients[static_cast<std::size_t>(chunk)]);
+          });
+    } else {
+      parallel_for<Prompt>(
+          chunks, LoopSchedule::equal_blocks, [&](std::int64_t chunk, Prompt& prompt) {
+            const auto [begin, end] = chunk_prompts(chunk);
+            double loss = 0.0;
+            for (std::uint32_t i = begin; i < end; ++i) {
+              sampler.sample(seed, setting, step * options.batch + i, prompt);
+              loss += loss_gradient(prompt, parameters,
+                                    chunk_gradients[static_cast<std::size_t>(chunk)]);
+            }
+            chunk_losses[static_cast<std::size_t>(chunk)] = loss;
+          });
+    }
 
     // Reduce in chunk order: the sum does not depend on which thread computed which chunk.
     Parameters gradient = zero;

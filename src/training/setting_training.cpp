@@ -3,6 +3,7 @@
 #include "core/baselines.hpp"
 #include "core/rng.hpp"
 #include "core/theory.hpp"
+#include "training/batched_gradients.hpp"
 #include "training/parallel_for.hpp"
 
 #include <Eigen/LU>
@@ -35,13 +36,19 @@ bool trains_on_configured_task(TrainingMethod method) {
 }
 
 double training_cost(const TrainingSetting& setting, const DeepTrainingOptions& models) {
-  // Seconds, roughly: the flow is O(d³); Adam on a deep model is steps x batch forward-backward
-  // passes.
+  // Seconds on one core. The flow is O(d³). Adam on a deep model draws steps x batch prompts
+  // (d(N + 2) normals each, with the labels and the lanes' embedding) and passes each forward and
+  // back through the batched kernels; the two coefficients are a least-squares fit to
+  // bench_training's model_steps (tests/bench/torch_compare.py prints the fit; README
+  // "Performance"): 7.3 ns per normal, 53 ps per multiply-add.
   const double d = setting.dim;
-  const int depth = setting.model_spec.depth * setting.model_spec.heads;
-  return depth == 0 ? 1e-5 * d * d * d + 1e-3
-                    : 6e-9 * models.steps * models.batch * depth * (d + 1) * (d + 1) *
-                          (setting.train_length + 1);
+  const ModelSpec& spec = setting.model_spec;
+  if (spec.depth == 0) return 1e-5 * d * d * d + 1e-3;
+  const double per_prompt =
+      7.3e-9 * d * (setting.train_length + 2) +
+      5.3e-11 * batched_multiply_adds(spec.kind == ModelSpec::Kind::softmax, spec.depth,
+                                      spec.heads, setting.dim, setting.train_length);
+  return static_cast<double>(models.steps) * models.batch * per_prompt;
 }
 
 ModelRecord untrained_record(const TrainingSetting& setting, const TrainingConfig& training) {

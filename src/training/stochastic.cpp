@@ -11,24 +11,29 @@ double accumulate_prompt_gradient(const Prompt& prompt, const LsaParameters& par
                                   LsaParameters& gradient) {
   const int dim = prompt.dim();
   const double n = prompt.length();
-  // G = E Eᵀ / n over all n + 1 columns (no mask: the query column counts; its label slot is 0).
-  Eigen::MatrixXd g(dim + 1, dim + 1);
-  g.topLeftCorner(dim, dim).noalias() = prompt.inputs * prompt.inputs.transpose();
-  g.topLeftCorner(dim, dim).noalias() += prompt.query * prompt.query.transpose();
-  g.topRightCorner(dim, 1).noalias() = prompt.inputs * prompt.labels;
-  g.bottomLeftCorner(1, dim) = g.topRightCorner(dim, 1).transpose();
-  g(dim, dim) = prompt.labels.squaredNorm();
-  g /= n;
-
-  const Eigen::VectorXd r = parameters.value_projection.row(dim).transpose();
-  Eigen::VectorXd z = Eigen::VectorXd::Zero(dim + 1);
-  z.head(dim) = prompt.query;
-  const Eigen::VectorXd kq_z = parameters.key_query * z;
-  const Eigen::VectorXd g_kq_z = g * kq_z;
+  // G = E Eᵀ / n over all n + 1 columns (no mask: the query column counts; its label slot is 0)
+  // is only ever applied to vectors, so it is never formed: G v = E (Eᵀ v) / n costs 2(d+1)(n+1)
+  // multiply-adds where forming G costs (d+1)²(n+1).
+  thread_local Eigen::VectorXd columns, kq_z, g_kq_z, g_r;
+  const auto apply_g = [&](const Eigen::VectorXd& v, Eigen::VectorXd& out) {
+    columns.noalias() = prompt.inputs.transpose() * v.head(dim);  // Eᵀ v over the prompt columns
+    columns += prompt.labels * v(dim);
+    const double query_column = prompt.query.dot(v.head(dim));
+    out.resize(dim + 1);
+    out.head(dim).noalias() = prompt.inputs * columns;
+    out.head(dim) += prompt.query * query_column;
+    out(dim) = prompt.labels.dot(columns);
+    out /= n;
+  };
+  const auto r = parameters.value_projection.row(dim).transpose();
+  // W^{KQ} z with z = (x_q, 0).
+  kq_z.noalias() = parameters.key_query.leftCols(dim) * prompt.query;
+  apply_g(kq_z, g_kq_z);
   const double error = r.dot(g_kq_z) - prompt.query_label;
   // ∂ŷ/∂W^{PV} = e (G W^{KQ} z)ᵀ (last row only); ∂ŷ/∂W^{KQ} = G r zᵀ (G symmetric).
+  apply_g(r, g_r);
   gradient.value_projection.row(dim) += error * g_kq_z.transpose();
-  gradient.key_query.leftCols(dim) += (error * (g * r)) * prompt.query.transpose();
+  gradient.key_query.leftCols(dim).noalias() += (error * g_r) * prompt.query.transpose();
   return 0.5 * error * error;
 }
 

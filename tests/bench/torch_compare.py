@@ -91,31 +91,52 @@ def cpp_rates(binary):
         # model_steps/kind:1/L:2/H:1/real_time
         fields = dict(part.split(":") for part in row["name"].split("/")[1:4])
         key = (int(fields["kind"]), int(fields["L"]), int(fields["H"]))
-        rates[key] = (row["steps_per_s"], row["flops_per_prompt"], row["peak_flops_per_s"])
+        rates[key] = (row["steps_per_s"], row["flops_per_prompt"],
+                      row["executed_flops_per_prompt"], row["peak_flops_per_s"])
     return rates
 
 
 def main(binary):
     ours = {key: [] for key in MODELS}
     theirs = {key: [] for key in MODELS}
-    flops, peak = {}, []
+    flops, executed, peak = {}, {}, []
     for _ in range(ROUNDS):
-        for key, (rate, per_prompt, core_peak) in cpp_rates(binary).items():
+        for key, (rate, per_prompt, executed_per_prompt, core_peak) in cpp_rates(binary).items():
             ours[key].append(rate)
             flops[key] = per_prompt
+            executed[key] = executed_per_prompt
             peak.append(core_peak)
         for key in MODELS:
             theirs[key].append(torch_steps_per_second(*key))
     core_peak = float(np.median(peak))
     print(f"d = {D}, N = {N}, batch {BATCH}, Adam, float64, one thread; median of {ROUNDS} rounds; "
           f"core peak {core_peak / 1e9:.1f} Gflop/s (measured)")
+    print("model flops: what the model's definition (and PyTorch) computes per prompt; executed: "
+          "what icl-study's kernels compute (the last layer's shortcut, no input gradient at the "
+          "first); each side's share of the peak from its own count")
     print(f"{'model':18s} {'icl-study steps/s':>18s} {'PyTorch steps/s':>16s} {'ratio':>7s} "
-          f"{'flops/prompt':>13s} {'icl % peak':>10s} {'torch % peak':>12s}")
+          f"{'model flops':>12s} {'executed':>9s} {'icl % peak':>10s} {'torch % peak':>12s}")
     for key, name in MODELS.items():
         a, b = float(np.median(ours[key])), float(np.median(theirs[key]))
-        share = lambda rate: 100 * rate * BATCH * flops[key] / core_peak
-        print(f"{name:18s} {a:18.1f} {b:16.1f} {a / b:6.1f}x {flops[key]:13.3g} "
-              f"{share(a):9.1f}% {share(b):11.1f}%")
+        share = lambda rate, per_prompt: 100 * rate * BATCH * per_prompt / core_peak
+        print(f"{name:18s} {a:18.1f} {b:16.1f} {a / b:6.1f}x {flops[key]:12.3g} "
+              f"{executed[key]:9.3g} {share(a, executed[key]):9.1f}% "
+              f"{share(b, flops[key]):11.1f}%")
+    fit_cost_model(ours, executed)
+
+
+def fit_cost_model(ours, executed):
+    """The training cost model (training_cost in src/training/setting_training.cpp): seconds per
+    prompt = a * d(N + 2) + b * multiply-adds, fitted to the stacks' measured rates by least
+    squares on relative error."""
+    stacks = [key for key in MODELS if key[0] > 0]
+    seconds = np.array([1 / (np.median(ours[key]) * BATCH) for key in stacks])
+    design = np.array([[D * (N + 2), executed[key] / 2] for key in stacks])
+    weight = 1 / seconds
+    (a, b), *_ = np.linalg.lstsq(design * weight[:, None], seconds * weight, rcond=None)
+    ratios = design @ np.array([a, b]) / seconds
+    print(f"cost model fit: {a * 1e9:.2f} ns per normal, {b * 1e12:.1f} ps per multiply-add "
+          f"(src: 7.3 ns, 53 ps); fitted/measured {', '.join(f'{r:.2f}' for r in ratios)}")
 
 
 if __name__ == "__main__":

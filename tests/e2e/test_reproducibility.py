@@ -92,3 +92,52 @@ def test_every_philox_path_gives_identical_exports(binary, tmp_path):
     assert bad.returncode == 2, bad.stderr
     assert "ICL_PHILOX_PATH" in bad.stderr and "expected scalar, avx2 or avx512" in bad.stderr
     assert not (tmp_path / "bad.h5").exists()
+
+
+def test_every_kernel_path_gives_identical_exports(binary, tmp_path):
+    """The batched training kernels of the deep stacks (lsa-2, softmax-2-2: a dense middle layer
+    and the last layer's shortcut) give the same file on the baseline, AVX2 and AVX-512 paths, and
+    on one thread and two. Paths this CPU lacks are refused with exit code 2 naming the variable,
+    as is an unknown path."""
+    config = tmp_path / "stacks.toml"
+    config.write_text("""[study]
+name = "stacks"
+seed = 5
+prompts = 2000
+
+[grid]
+d = [3]
+N = [6]
+M = [6, 12]
+covariance = ["diag:2,1,0.5"]
+model = ["lsa-2", "softmax-2-2"]
+
+[models]
+steps = 60
+batch = 40
+learning_rate = 0.003
+
+[evaluation]
+predictors = ["lsa", "ols", "zero"]
+""")
+    exports = {}
+    for path, threads in (("baseline", 1), ("baseline", 2), ("avx2", 2), ("avx512", 1)):
+        out = tmp_path / f"{path}-{threads}.h5"
+        result = icl("run", config, "-o", out, "--threads", threads, "--progress", "off",
+                     env=dict(MPI_ENV, ICL_KERNEL_PATH=path), check=False)
+        if result.returncode == 2 and "not supported by this CPU" in result.stderr:
+            assert "ICL_KERNEL_PATH" in result.stderr
+            continue
+        assert result.returncode == 0, result.stderr
+        exports[(path, threads)] = export(out)
+    assert len(exports) >= 2, list(exports)
+    reference = exports[("baseline", 1)]
+    assert "softmax-2-2" in reference and "lsa-2" in reference
+    for key, text in exports.items():
+        assert text == reference, f"{key} differs from the baseline path on one thread"
+
+    bad = icl("run", config, "-o", tmp_path / "bad.h5", "--progress", "off",
+              env=dict(MPI_ENV, ICL_KERNEL_PATH="neon"), check=False)
+    assert bad.returncode == 2, bad.stderr
+    assert "ICL_KERNEL_PATH" in bad.stderr and "expected baseline, avx2 or avx512" in bad.stderr
+    assert not (tmp_path / "bad.h5").exists()
