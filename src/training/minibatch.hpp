@@ -103,15 +103,17 @@ struct MinibatchState {
 
 /// Advance `state` to step `until` (at most options.steps) of the run that `options` describes:
 /// the warm-up and the schedule are those of the whole run, so stopping early and continuing
-/// later changes nothing. `loss_gradient(prompt, parameters, gradient)` adds one prompt's
-/// gradient of ½(ŷ − y)² to `gradient` and returns ½(ŷ − y)² (or, given a span of prompts, does
-/// so for the chunk's prompts in order and returns the sum); `record(step, mean loss since the
+/// later changes nothing. `sampler.sample(seed, setting, index, prompt)` fills a Prompt (a
+/// PromptSampler, or the one layer's CompressedPromptSampler); `loss_gradient(prompt,
+/// parameters, gradient)` adds one prompt's gradient of ½(ŷ − y)² to `gradient` and returns
+/// ½(ŷ − y)² (or, given a span of prompts, does so for the chunk's prompts in order and returns
+/// the sum); `record(step, mean loss since the
 /// last record, parameters)` is called every `run.record_every` steps and after the run's last
 /// step. Throws ConfigError for an impossible budget, NumericalError on divergence, Interrupted
 /// on a stop (core/checkpoint.hpp).
-template <typename Parameters, typename LossGradient, typename Record>
+template <typename Parameters, typename Sampler, typename LossGradient, typename Record>
 void advance_minibatch(MinibatchState<Parameters>& state, std::uint32_t until,
-                       const PromptSampler& sampler, std::uint64_t seed, std::uint64_t setting,
+                       const Sampler& sampler, std::uint64_t seed, std::uint64_t setting,
                        const MinibatchOptions& options, const MinibatchRun& run,
                        const LossGradient& loss_gradient, const Record& record) {
   if (auto problem = minibatch_budget_problem(options.steps, options.batch))
@@ -242,8 +244,8 @@ void advance_minibatch(MinibatchState<Parameters>& state, std::uint32_t until,
 
 /// Train `parameters` (initialised by the caller) for the whole run: advance_minibatch from the
 /// start to options.steps.
-template <typename Parameters, typename LossGradient, typename Record>
-Parameters train_minibatch(Parameters parameters, const PromptSampler& sampler, std::uint64_t seed,
+template <typename Parameters, typename Sampler, typename LossGradient, typename Record>
+Parameters train_minibatch(Parameters parameters, const Sampler& sampler, std::uint64_t seed,
                            std::uint64_t setting, const MinibatchOptions& options,
                            const MinibatchRun& run, const LossGradient& loss_gradient,
                            const Record& record) {

@@ -1,5 +1,6 @@
 #include "training/stochastic.hpp"
 
+#include "training/compressed_prompts.hpp"
 #include "training/initialisation.hpp"
 #include "training/reduced_loss.hpp"
 
@@ -9,8 +10,12 @@ namespace icl {
 
 double accumulate_prompt_gradient(const Prompt& prompt, const LsaParameters& parameters,
                                   LsaParameters& gradient) {
+  return accumulate_columns_gradient(prompt, prompt.length(), parameters, gradient);
+}
+
+double accumulate_columns_gradient(const Prompt& prompt, double n,
+                                   const LsaParameters& parameters, LsaParameters& gradient) {
   const int dim = prompt.dim();
-  const double n = prompt.length();
   // G = E Eᵀ / n over all n + 1 columns (no mask: the query column counts; its label slot is 0)
   // is only ever applied to vectors, so it is never formed: G v = E (Eᵀ v) / n costs 2(d+1)(n+1)
   // multiply-adds where forming G costs (d+1)²(n+1).
@@ -52,20 +57,31 @@ void advance_stochastic(MinibatchState<LsaParameters>& state, std::uint32_t unti
   const int dim = covariance.dim();
   const Eigen::MatrixXd target = ReducedLoss(covariance, train_length).target();
   const double target_norm = target.norm();
-  const PromptSampler sampler(PromptLaw::unshifted(covariance, task), train_length);
+  const PromptLaw law = PromptLaw::unshifted(covariance, task);
   MinibatchRun run;
   run.chunk_size = 32;
   run.record_every = options.record_every > 0 ? options.record_every
                                               : std::max<std::uint32_t>(1, options.steps / 500);
   run.section = "[training]";
-  advance_minibatch(
-      state, until, sampler, seed, setting, options, run, accumulate_prompt_gradient,
-      [&](std::uint32_t step, double loss, const LsaParameters& parameters) {
-        curve.push_back({step, loss,
-                         (effective_preconditioner(parameters) - target).norm() / target_norm,
-                         parameters.value_projection.row(dim).head(dim).norm(),
-                         parameters.key_query.row(dim).head(dim).norm()});
-      });
+  const auto record = [&](std::uint32_t step, double loss, const LsaParameters& parameters) {
+    curve.push_back({step, loss,
+                     (effective_preconditioner(parameters) - target).norm() / target_norm,
+                     parameters.value_projection.row(dim).head(dim).norm(),
+                     parameters.key_query.row(dim).head(dim).norm()});
+  };
+  if (options.compressed_prompts && compressed_prompt_obstacle(law, train_length).empty()) {
+    const CompressedPromptSampler sampler(law, train_length);
+    const auto loss_gradient = [train_length](const Prompt& columns,
+                                              const LsaParameters& parameters,
+                                              LsaParameters& gradient) {
+      return accumulate_columns_gradient(columns, train_length, parameters, gradient);
+    };
+    advance_minibatch(state, until, sampler, seed, setting, options, run, loss_gradient, record);
+  } else {
+    const PromptSampler sampler(law, train_length);
+    advance_minibatch(state, until, sampler, seed, setting, options, run,
+                      accumulate_prompt_gradient, record);
+  }
 }
 
 StochasticResult train_stochastic(const Covariance& covariance, int train_length,

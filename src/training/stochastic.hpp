@@ -18,6 +18,9 @@ enum class Initialisation { assumption33, dense };
 struct StochasticOptions : MinibatchOptions {
   Initialisation init = Initialisation::assumption33;
   std::uint32_t record_every = 0;  ///< 0: about 500 records over the run
+  /// Draw training prompts through their sufficient statistics (training/compressed_prompts.hpp)
+  /// where the law allows it: the same law of the trained model at a fraction of the cost.
+  bool compressed_prompts = true;
   StochasticOptions() {
     sigma = 0.1;
     steps = 10000;
@@ -42,7 +45,13 @@ struct StochasticResult {
 double accumulate_prompt_gradient(const Prompt& prompt, const LsaParameters& parameters,
                                   LsaParameters& gradient);
 
-/// Train by training/minibatch.hpp's trainer. Throws NumericalError on divergence.
+/// The same with the gradient normalised by `length` rather than prompt.length(): the prompt's
+/// columns then stand for `length` columns with the same Σ e eᵀ (training/compressed_prompts.hpp).
+double accumulate_columns_gradient(const Prompt& prompt, double length,
+                                   const LsaParameters& parameters, LsaParameters& gradient);
+
+/// Train by training/minibatch.hpp's trainer, on compressed prompts where the law allows it
+/// (options.compressed_prompts). Throws NumericalError on divergence.
 StochasticResult train_stochastic(const Covariance& covariance, int train_length,
                                   const StochasticOptions& options, std::uint64_t seed,
                                   std::uint64_t setting, const Task& task = Task());

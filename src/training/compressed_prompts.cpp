@@ -1,0 +1,77 @@
+#include "training/compressed_prompts.hpp"
+
+#include "core/errors.hpp"
+#include "core/rng.hpp"
+
+#include <cmath>
+#include <string>
+
+namespace icl {
+
+std::string compressed_prompt_obstacle(const PromptLaw& law, int length) {
+  if (!law.task.is_linear()) return "the task '" + law.task.text + "' is not linear";
+  if (!law.is_gaussian_independent() || law.query_covariance || law.transform.size() > 0)
+    return "the law is not a training law";
+  const int columns = law.dim() + (law.noise_std > 0.0 ? 1 : 0);
+  if (length < columns)
+    return "the prompt length " + std::to_string(length) + " is below the " +
+           std::to_string(columns) + " columns of the compressed prompt";
+  return {};
+}
+
+CompressedPromptSampler::CompressedPromptSampler(PromptLaw law, int length)
+    : law_(std::move(law)),
+      length_(length),
+      columns_(law_.dim() + (law_.noise_std > 0.0 ? 1 : 0)) {
+  if (const auto obstacle = compressed_prompt_obstacle(law_, length_); !obstacle.empty())
+    throw ConfigError("compressed training prompts: " + obstacle);
+}
+
+void CompressedPromptSampler::sample(std::uint64_t seed, std::uint64_t point,
+                                     std::uint32_t prompt_index, Prompt& out) const {
+  const Covariance& inputs = law_.inputs;
+  const int dim = inputs.dim();
+  const int q = columns_;
+  out.query.resize(dim);
+
+  RandomStream task_random(seed, {point, prompt_index, Stream::task});
+  thread_local TaskDraw draw;
+  draw_task(law_.task, dim, task_random, draw);
+  out.task = draw.w;
+
+  if (inputs.is_random()) {
+    RandomStream covariance_random(seed, {point, prompt_index, Stream::covariance});
+    inputs.draw_random_diagonal(covariance_random, out.random_diagonal);
+  } else {
+    out.random_diagonal.resize(0);
+  }
+
+  // Bartlett's L (q x q, lower triangular), row by row; its first d rows become the inputs.
+  thread_local Eigen::MatrixXd bartlett;
+  bartlett.setZero(q, q);
+  RandomStream input_random(seed, {point, prompt_index, Stream::inputs});
+  for (int j = 0; j < q; ++j) {
+    bartlett(j, j) = std::sqrt(2.0 * gamma_variate(0.5 * (length_ - j), input_random));
+    for (int k = 0; k < j; ++k) bartlett(j, k) = input_random.normal();
+  }
+  out.inputs = bartlett.topRows(dim);
+  inputs.transform(out.inputs, out.random_diagonal);
+  out.labels.noalias() = out.inputs.transpose() * out.task;
+
+  RandomStream query_random(seed, {point, prompt_index, Stream::query});
+  query_random.fill_normal(out.query);
+  inputs.transform(out.query, out.random_diagonal);
+  out.query_label = out.task.dot(out.query);
+  if (law_.task_scale != 1.0) {
+    out.task *= law_.task_scale;
+    out.labels *= law_.task_scale;
+    out.query_label *= law_.task_scale;
+  }
+  if (law_.noise_std > 0.0) {
+    out.labels += law_.noise_std * bartlett.row(dim).transpose();
+    RandomStream noise_random(seed, {point, prompt_index, Stream::noise});
+    out.query_label += law_.noise_std * noise_random.normal();
+  }
+}
+
+}  // namespace icl
