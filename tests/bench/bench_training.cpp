@@ -71,17 +71,22 @@ constexpr int bench_dim = 20, bench_length = 40, bench_batch = 256, bench_steps 
 double flops_per_prompt(int kind, int depth, int heads) {
   const double p = bench_dim + 1, n = bench_length, m = n + 1;
   double forward = 0;
-  if (kind == 0) forward = 2 * p * p * n + 6 * p * p;
+  if (kind == 0 || kind == 3) forward = 2 * p * p * n + 6 * p * p;
   if (kind == 1) forward = depth * (2 * p * p * n + 6 * p * p * m);
   if (kind == 2) forward = depth * heads * (4 * p * p * m + 4 * p * n * m + 4 * n * m);
   return 3 * forward;
 }
 
-/// Flops the kernels execute: the one-layer gradient applies G to two vectors without forming it;
-/// the stacks' count is the cost model's (batched_multiply_adds, 2 flops each).
+/// Flops the kernels execute: the one-layer gradient applies G to two vectors without forming it,
+/// on d stand-in columns and the query (compressed prompts, no label noise here) or on the N + 1
+/// columns of a whole prompt (kind 3); the stacks' count is the cost model's
+/// (batched_multiply_adds, 2 flops each).
 double executed_flops(int kind, int depth, int heads) {
-  const double p = bench_dim + 1, m = bench_length + 1;
-  if (kind == 0) return 2 * (4 * p * m + 2 * p * p);
+  const double p = bench_dim + 1;
+  if (kind == 0 || kind == 3) {
+    const double m = (kind == 0 ? bench_dim : bench_length) + 1;
+    return 2 * (4 * p * m + 2 * p * p);
+  }
   return 2 * batched_multiply_adds(kind == 2, depth, heads, bench_dim, bench_length);
 }
 
@@ -153,8 +158,9 @@ void model_steps(benchmark::State& state) {
   deep.batch = bench_batch;
   deep.learning_rate = 1e-4;
   deep.warmup_fraction = 0.0;
+  one_layer.compressed_prompts = kind == 0;
   for (auto _ : state) {
-    if (kind == 0)
+    if (kind == 0 || kind == 3)
       benchmark::DoNotOptimize(train_stochastic(covariance, bench_length, one_layer, 1, 2));
     if (kind == 1) benchmark::DoNotOptimize(train_deep_lsa(law, bench_length, depth, deep, 1, 2));
     if (kind == 2)
@@ -175,10 +181,12 @@ void model_steps(benchmark::State& state) {
 
 }  // namespace
 
-// kind: 0 ZFB's one layer, 1 lsa-L, 2 softmax-L-H.
+// kind: 0 ZFB's one layer (compressed prompts), 1 lsa-L, 2 softmax-L-H, 3 ZFB's one layer on whole
+// prompts.
 BENCHMARK(model_steps)
     ->ArgNames({"kind", "L", "H"})
     ->Args({0, 1, 1})
+    ->Args({3, 1, 1})
     ->Args({1, 2, 1})
     ->Args({1, 4, 1})
     ->Args({2, 1, 1})
