@@ -1,11 +1,10 @@
 #include "core/philox_blocks.hpp"
 
-#include "core/errors.hpp"
+#include "core/vector_tier.hpp"
 
 #include <Random123/philox.h>
 #include <immintrin.h>
 
-#include <cstdlib>
 #include <cstring>
 
 namespace icl {
@@ -146,59 +145,29 @@ __attribute__((target("avx512f"))) void avx512_blocks(const PhiloxKey& key,
 #pragma GCC diagnostic pop
 #endif
 
-PhiloxPath choose_path() {
-  const char* requested = std::getenv("ICL_PHILOX_PATH");
-  if (requested == nullptr || *requested == '\0') {
-    if (philox_path_available(PhiloxPath::avx512)) return PhiloxPath::avx512;
-    if (philox_path_available(PhiloxPath::avx2)) return PhiloxPath::avx2;
-    return PhiloxPath::scalar;
-  }
-  for (PhiloxPath path : {PhiloxPath::scalar, PhiloxPath::avx2, PhiloxPath::avx512}) {
-    if (philox_path_name(path) != requested) continue;
-    if (!philox_path_available(path))
-      throw ConfigError(std::string("ICL_PHILOX_PATH: '") + requested +
-                        "' is not supported by this CPU");
-    return path;
-  }
-  throw ConfigError(std::string("ICL_PHILOX_PATH: expected scalar, avx2 or avx512, got '") +
-                    requested + "'");
-}
+constexpr VectorTierNames philox_path_names{"scalar", "avx2", "avx512"};
+static_assert(static_cast<int>(PhiloxPath::avx2) == static_cast<int>(VectorTier::avx2) &&
+              static_cast<int>(PhiloxPath::avx512) == static_cast<int>(VectorTier::avx512));
 
 }  // namespace
 
 std::string philox_path_name(PhiloxPath path) {
-  switch (path) {
-    case PhiloxPath::scalar:
-      return "scalar";
-    case PhiloxPath::avx2:
-      return "avx2";
-    case PhiloxPath::avx512:
-      return "avx512";
-  }
-  return "unknown";
+  return philox_path_names[static_cast<int>(path)];
 }
 
 bool philox_path_available(PhiloxPath path) {
-  switch (path) {
-    case PhiloxPath::scalar:
-      return true;
-    case PhiloxPath::avx2:
-      return __builtin_cpu_supports("avx2");
-    case PhiloxPath::avx512:
-      return __builtin_cpu_supports("avx512f");
-  }
-  return false;
+  return cpu_runs(static_cast<VectorTier>(path));
 }
 
 std::vector<PhiloxPath> available_philox_paths() {
   std::vector<PhiloxPath> paths;
-  for (PhiloxPath path : {PhiloxPath::scalar, PhiloxPath::avx2, PhiloxPath::avx512})
-    if (philox_path_available(path)) paths.push_back(path);
+  for (VectorTier tier : available_vector_tiers()) paths.push_back(static_cast<PhiloxPath>(tier));
   return paths;
 }
 
 PhiloxPath active_philox_path() {
-  static const PhiloxPath path = choose_path();
+  static const PhiloxPath path =
+      static_cast<PhiloxPath>(chosen_vector_tier("ICL_PHILOX_PATH", philox_path_names));
   return path;
 }
 

@@ -105,6 +105,19 @@ PromptSampler::PromptSampler(PromptLaw law, int length) : law_(std::move(law)), 
 PromptSampler::PromptSampler(const Covariance& covariance, int length, double noise_std)
     : PromptSampler(PromptLaw(covariance, noise_std), length) {}
 
+void draw_task_and_covariance(const PromptLaw& law, std::uint64_t seed, std::uint64_t point,
+                              std::uint32_t prompt_index, TaskDraw& draw, Prompt& out) {
+  RandomStream task_random(seed, {point, prompt_index, Stream::task});
+  draw_task(law.task, law.dim(), task_random, draw);
+  out.task = draw.w;
+  if (law.inputs.is_random()) {
+    RandomStream covariance_random(seed, {point, prompt_index, Stream::covariance});
+    law.inputs.draw_random_diagonal(covariance_random, out.random_diagonal);
+  } else {
+    out.random_diagonal.resize(0);
+  }
+}
+
 void PromptSampler::sample(std::uint64_t seed, std::uint64_t point, std::uint32_t prompt_index,
                            Prompt& out) const {
   const Covariance& inputs = law_.inputs;
@@ -112,19 +125,9 @@ void PromptSampler::sample(std::uint64_t seed, std::uint64_t point, std::uint32_
   out.inputs.resize(dim, length_);
   out.labels.resize(length_);
   out.query.resize(dim);
-  out.task.resize(dim);
 
-  RandomStream task_random(seed, {point, prompt_index, Stream::task});
   thread_local TaskDraw draw;
-  draw_task(law_.task, dim, task_random, draw);
-  out.task = draw.w;
-
-  if (inputs.is_random()) {
-    RandomStream covariance_random(seed, {point, prompt_index, Stream::covariance});
-    inputs.draw_random_diagonal(covariance_random, out.random_diagonal);
-  } else {
-    out.random_diagonal.resize(0);
-  }
+  draw_task_and_covariance(law_, seed, point, prompt_index, draw, out);
 
   RandomStream input_random(seed, {point, prompt_index, Stream::inputs});
   input_random.fill_normal(out.inputs);

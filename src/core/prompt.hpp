@@ -66,6 +66,11 @@ struct PromptLaw {
   }
 };
 
+/// The first draws of prompt `prompt_index`, shared by every sampler of a law: its task (into
+/// `draw`, with w in out.task) and, for a random covariance, its Λ_τ (out.random_diagonal).
+void draw_task_and_covariance(const PromptLaw& law, std::uint64_t seed, std::uint64_t point,
+                              std::uint32_t prompt_index, TaskDraw& draw, Prompt& out);
+
 /// Draws prompts of one length from one law, addressed by (seed, point, prompt index).
 class PromptSampler {
  public:

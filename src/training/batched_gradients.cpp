@@ -1,10 +1,9 @@
 #include "training/batched_gradients.hpp"
 
-#include "core/errors.hpp"
+#include "core/vector_tier.hpp"
 #include "training/lanes.hpp"
 
 #include <algorithm>
-#include <cstdlib>
 #include <utility>
 
 namespace icl {
@@ -383,59 +382,25 @@ ICL_LANE_INLINE double chunk_loss_gradient(std::span<const Prompt> prompts,
 ICL_KERNEL_ENTRIES(linear, DeepLsaParameters, LinearWorkspace)
 ICL_KERNEL_ENTRIES(softmax, SoftmaxParameters, SoftmaxWorkspace)
 
-bool available(KernelPath path) {
-  switch (path) {
-    case KernelPath::baseline:
-      return true;
-    case KernelPath::avx2:
-      return __builtin_cpu_supports("avx2");
-    case KernelPath::avx512:
-      return __builtin_cpu_supports("avx512f");
-  }
-  return false;
-}
-
-KernelPath choose_path() {
-  const char* requested = std::getenv("ICL_KERNEL_PATH");
-  if (requested == nullptr || *requested == '\0') {
-    for (KernelPath path : {KernelPath::avx512, KernelPath::avx2})
-      if (available(path)) return path;
-    return KernelPath::baseline;
-  }
-  for (KernelPath path : {KernelPath::baseline, KernelPath::avx2, KernelPath::avx512}) {
-    if (kernel_path_name(path) != requested) continue;
-    if (!available(path))
-      throw ConfigError(std::string("ICL_KERNEL_PATH: '") + requested +
-                        "' is not supported by this CPU");
-    return path;
-  }
-  throw ConfigError(std::string("ICL_KERNEL_PATH: expected baseline, avx2 or avx512, got '") +
-                    requested + "'");
-}
+constexpr VectorTierNames kernel_path_names{"baseline", "avx2", "avx512"};
+static_assert(static_cast<int>(KernelPath::avx2) == static_cast<int>(VectorTier::avx2) &&
+              static_cast<int>(KernelPath::avx512) == static_cast<int>(VectorTier::avx512));
 
 }  // namespace
 
 std::string kernel_path_name(KernelPath path) {
-  switch (path) {
-    case KernelPath::baseline:
-      return "baseline";
-    case KernelPath::avx2:
-      return "avx2";
-    case KernelPath::avx512:
-      return "avx512";
-  }
-  return "unknown";
+  return kernel_path_names[static_cast<int>(path)];
 }
 
 std::vector<KernelPath> available_kernel_paths() {
   std::vector<KernelPath> paths;
-  for (KernelPath path : {KernelPath::baseline, KernelPath::avx2, KernelPath::avx512})
-    if (available(path)) paths.push_back(path);
+  for (VectorTier tier : available_vector_tiers()) paths.push_back(static_cast<KernelPath>(tier));
   return paths;
 }
 
 KernelPath active_kernel_path() {
-  static const KernelPath path = choose_path();
+  static const KernelPath path =
+      static_cast<KernelPath>(chosen_vector_tier("ICL_KERNEL_PATH", kernel_path_names));
   return path;
 }
 

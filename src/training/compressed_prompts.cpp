@@ -7,12 +7,20 @@
 #include <string>
 
 namespace icl {
+namespace {
+
+/// q: the inputs' d columns and, with label noise, the noise's.
+int compressed_columns(const PromptLaw& law) {
+  return law.dim() + (law.noise_std > 0.0 ? 1 : 0);
+}
+
+}  // namespace
 
 std::string compressed_prompt_obstacle(const PromptLaw& law, int length) {
   if (!law.task.is_linear()) return "the task '" + law.task.text + "' is not linear";
   if (!law.is_gaussian_independent() || law.query_covariance || law.transform.size() > 0)
     return "the law is not a training law";
-  const int columns = law.dim() + (law.noise_std > 0.0 ? 1 : 0);
+  const int columns = compressed_columns(law);
   if (length < columns)
     return "the prompt length " + std::to_string(length) + " is below the " +
            std::to_string(columns) + " columns of the compressed prompt";
@@ -22,7 +30,7 @@ std::string compressed_prompt_obstacle(const PromptLaw& law, int length) {
 CompressedPromptSampler::CompressedPromptSampler(PromptLaw law, int length)
     : law_(std::move(law)),
       length_(length),
-      columns_(law_.dim() + (law_.noise_std > 0.0 ? 1 : 0)) {
+      columns_(compressed_columns(law_)) {
   if (const auto obstacle = compressed_prompt_obstacle(law_, length_); !obstacle.empty())
     throw ConfigError("compressed training prompts: " + obstacle);
 }
@@ -34,17 +42,8 @@ void CompressedPromptSampler::sample(std::uint64_t seed, std::uint64_t point,
   const int q = columns_;
   out.query.resize(dim);
 
-  RandomStream task_random(seed, {point, prompt_index, Stream::task});
   thread_local TaskDraw draw;
-  draw_task(law_.task, dim, task_random, draw);
-  out.task = draw.w;
-
-  if (inputs.is_random()) {
-    RandomStream covariance_random(seed, {point, prompt_index, Stream::covariance});
-    inputs.draw_random_diagonal(covariance_random, out.random_diagonal);
-  } else {
-    out.random_diagonal.resize(0);
-  }
+  draw_task_and_covariance(law_, seed, point, prompt_index, draw, out);
 
   // Bartlett's L (q x q, lower triangular), row by row; its first d rows become the inputs.
   thread_local Eigen::MatrixXd bartlett;

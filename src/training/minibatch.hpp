@@ -107,9 +107,8 @@ struct MinibatchState {
 /// PromptSampler, or the one layer's CompressedPromptSampler); `loss_gradient(prompt,
 /// parameters, gradient)` adds one prompt's gradient of ½(ŷ − y)² to `gradient` and returns
 /// ½(ŷ − y)² (or, given a span of prompts, does so for the chunk's prompts in order and returns
-/// the sum); `record(step, mean loss since the
-/// last record, parameters)` is called every `run.record_every` steps and after the run's last
-/// step. Throws ConfigError for an impossible budget, NumericalError on divergence, Interrupted
+/// the sum); `record(step, mean loss since the last record, parameters)` is called every
+/// `run.record_every` steps and after the run's last step. Throws ConfigError for an impossible budget, NumericalError on divergence, Interrupted
 /// on a stop (core/checkpoint.hpp).
 template <typename Parameters, typename Sampler, typename LossGradient, typename Record>
 void advance_minibatch(MinibatchState<Parameters>& state, std::uint32_t until,

@@ -3,6 +3,7 @@
 
 #include "core/rng.hpp"
 #include "core/theory.hpp"
+#include "test_support.hpp"
 #include "training/compressed_prompts.hpp"
 #include "training/stochastic.hpp"
 
@@ -131,12 +132,7 @@ BOOST_AUTO_TEST_CASE(compressed_prompts_give_whole_prompts_gradient_law) {
   // with label noise, sparse:2, random-exp, a label scale. Negative controls: compressed prompts
   // of length N + 3 normalised by N, and of another noise level, are told apart (|z| > 6).
   const int dim = 3, length = 12, prompts = 40000;
-  RandomStream random(4, {5, 6, Stream::parameters});
-  LsaParameters parameters = LsaParameters::zero(dim);
-  random.fill_normal(parameters.value_projection);
-  random.fill_normal(parameters.key_query);
-  parameters.value_projection *= 0.3;
-  parameters.key_query *= 0.3;
+  const LsaParameters parameters = testing::random_lsa_parameters(dim, 0.3);
   const auto rotated = Covariance::parse("rotated:diag:3,1,0.3", dim, 2);
   PromptLaw scaled = PromptLaw::unshifted(rotated, Task::parse("linear+noise=0.4"));
   scaled.task_scale = 1.7;

@@ -12,18 +12,6 @@
 
 using namespace icl;
 
-namespace {
-LsaParameters dense_parameters(int dim) {
-  RandomStream random(4, {5, 6, Stream::parameters});
-  LsaParameters parameters = LsaParameters::zero(dim);
-  random.fill_normal(parameters.value_projection);
-  random.fill_normal(parameters.key_query);
-  parameters.value_projection *= 0.5;
-  parameters.key_query *= 0.5;
-  return parameters;
-}
-}  // namespace
-
 BOOST_AUTO_TEST_CASE(any_columns_with_the_same_second_moment_give_the_same_gradient) {
   // The premise of compressed prompts: a whole prompt's N columns and q = d + 1 columns with the
   // same Σ e eᵀ (here its Cholesky factor) give the same loss and gradient when both are
@@ -40,7 +28,7 @@ BOOST_AUTO_TEST_CASE(any_columns_with_the_same_second_moment_give_the_same_gradi
   stand_in.inputs = factor.topRows(dim);
   stand_in.labels = factor.row(dim).transpose();
 
-  const LsaParameters parameters = dense_parameters(dim);
+  const LsaParameters parameters = testing::random_lsa_parameters(dim, 0.5);
   LsaParameters whole = LsaParameters::zero(dim), compressed = whole, wrong = whole;
   const double whole_loss = accumulate_prompt_gradient(prompt, parameters, whole);
   const double compressed_loss =

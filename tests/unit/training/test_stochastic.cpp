@@ -24,12 +24,7 @@ BOOST_AUTO_TEST_CASE(gradient_matches_finite_differences_of_the_full_forward_pas
   const auto covariance = Covariance::parse("rotated:diag:3,1,0.5", 3, 2);
   Prompt prompt;
   PromptSampler(covariance, 6, 0.0).sample(1, 2, 3, prompt);
-  RandomStream random(4, {5, 6, Stream::parameters});
-  LsaParameters parameters = LsaParameters::zero(3);
-  random.fill_normal(parameters.value_projection);
-  random.fill_normal(parameters.key_query);
-  parameters.value_projection *= 0.5;
-  parameters.key_query *= 0.5;
+  const LsaParameters parameters = testing::random_lsa_parameters(3, 0.5);
 
   LsaParameters gradient = LsaParameters::zero(3);
   const double loss = accumulate_prompt_gradient(prompt, parameters, gradient);
